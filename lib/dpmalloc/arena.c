@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/*
+ * Arenas: bins and small runs first (the paths tcache fills and flushes
+ * take), then run allocation and coalescing, then large and huge objects.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "arena.h"
+#include "base.h"
+#include "chunk.h"
+#include "rtree.h"
+
+size_t arena_map_bias;
+size_t arena_usable_pages;
+
+/* ------------------------------------------------------------------------
+ * Pairing heap of runs ordered by address (metadata addresses increase with
+ * the run's page within a chunk and with the chunk's address, so comparing
+ * the run pointers compares the runs). Gives the lowest-addressed run in
+ * O(1) and removes any run in amortised O(log n).
+ */
+
+/* Link two roots; returns the new root with no siblings. */
+static struct run *ph_meld(struct run *a, struct run *b)
+{
+	if (a == NULL || b == NULL) {
+		struct run *r = a != NULL ? a : b;
+
+		if (r != NULL)
+			r->ph_prev = r->ph_next = NULL;
+		return r;
+	}
+	if (b < a) {
+		struct run *t = a;
+		a = b;
+		b = t;
+	}
+	b->ph_prev = a;
+	b->ph_next = a->ph_child;
+	if (a->ph_child != NULL)
+		a->ph_child->ph_prev = b;
+	a->ph_child = b;
+	a->ph_prev = a->ph_next = NULL;
+	return a;
+}
+
+/* Meld a sibling list into one tree: pairs left to right, then the pairs
+ * right to left (the two-pass rule that gives the amortised bound). */
+static struct run *ph_meld_siblings(struct run *first)
+{
+	struct run *pairs = NULL, *root;
+
+	while (first != NULL) {
+		struct run *a = first, *b = a->ph_next;
+		struct run *m;
+
+		first = b != NULL ? b->ph_next : NULL;
+		m = ph_meld(a, b);
+		m->ph_next = pairs;
+		pairs = m;
+	}
+	if (pairs == NULL)
+		return NULL;
+	root = pairs;
+	pairs = pairs->ph_next;
+	root->ph_next = NULL;
+	while (pairs != NULL) {
+		struct run *n = pairs;
+
+		pairs = pairs->ph_next;
+		root = ph_meld(root, n);
+	}
+	return root;
+}
+
+static void ph_insert(struct run **root, struct run *n)
+{
+	n->ph_prev = n->ph_next = n->ph_child = NULL;
+	*root = ph_meld(*root, n);
+}
+
+static struct run *ph_remove_first(struct run **root)
+{
+	struct run *r = *root;
+
+	if (r != NULL)
+		*root = ph_meld_siblings(r->ph_child);
+	return r;
+}
+
+static void ph_remove(struct run **root, struct run *n)
+{
+	if (n == *root) {
+		ph_remove_first(root);
+		return;
+	}
+	if (n->ph_prev->ph_child == n)
+		n->ph_prev->ph_child = n->ph_next;
+	else
+		n->ph_prev->ph_next = n->ph_next;
+	if (n->ph_next != NULL)
+		n->ph_next->ph_prev = n->ph_prev;
+	*root = ph_meld(*root, ph_meld_siblings(n->ph_child));
+}
+
+/* ------------------------------------------------------------------------
+ * Free runs: a heap per size in pages, and a bitmap of non-empty sizes so
+ * that best fit is a bit scan.
+ */
+
+static void avail_insert(struct arena *a, struct run *run, size_t npages)
+{
+	ph_insert(&a->runs_avail[npages], run);
+	bitmap_set(a->avail_map, (unsigned int)npages);
+}
+
+static void avail_remove(struct arena *a, struct run *run, size_t npages)
+{
+	ph_remove(&a->runs_avail[npages], run);
+	if (a->runs_avail[npages] == NULL)
+		bitmap_unset(a->avail_map, (unsigned int)npages);
+}
+
+static void map_set_free(struct arena_chunk *chunk, size_t pageind, size_t npages)
+{
+	chunk->map[pageind] = PM_MAKE(PM_FREE, 0, npages);
+	chunk->map[pageind + npages - 1] = PM_MAKE(PM_FREE, 0, npages);
+}
+
+/* ------------------------------------------------------------------------
+ * Chunks of an arena.
+ */
+
+static void arena_chunk_init(struct arena *a, struct arena_chunk *chunk)
+{
+	size_t i;
+
+	chunk->desc.arena = a;
+	chunk->desc.addr = chunk;
+	chunk->desc.size = DPM_CHUNK;
+	chunk->desc.socket_id = a->socket_id;
+	chunk->desc.kind = CHUNK_ARENA;
+	chunk->desc.next = NULL;
+	for (i = 0; i < arena_map_bias; i++)
+		chunk->map[i] = PM_MAKE(PM_HEADER, 0, 0);
+	for (i = arena_map_bias; i < DPM_CHUNK_NPAGES; i++)
+		chunk->map[i] = PM_MAKE(PM_FREE, 0, 0);
+	map_set_free(chunk, arena_map_bias, arena_usable_pages);
+}
+
+/* Get a chunk (the spare, or a new one from the socket) and make all of it
+ * one free run. Called with the arena lock. */
+static int arena_chunk_add_locked(struct arena *a)
+{
+	struct arena_chunk *chunk = a->spare;
+
+	if (chunk != NULL) {
+		a->spare = NULL;
+	} else {
+		chunk = chunk_alloc(a->socket_id, 1, DPM_CHUNK);
+		if (chunk == NULL)
+			return -ENOMEM;
+		arena_chunk_init(a, chunk);
+		if (rtree_set(chunk, 1, &chunk->desc, a->socket_id) != 0) {
+			chunk_dealloc(a->socket_id, chunk, 1);
+			return -ENOMEM;
+		}
+		a->nchunks++;
+	}
+	avail_insert(a, arena_run_of(chunk, arena_map_bias), arena_usable_pages);
+	return 0;
+}
+
+static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk)
+{
+	rtree_set(chunk, 1, NULL, a->socket_id);
+	a->nchunks--;
+	chunk_dealloc(a->socket_id, chunk, 1);
+}
+
+/* A chunk became one free run: keep it as the spare (releasing the older
+ * spare), so an arena oscillating around a chunk boundary does not go to
+ * the socket each time. Called with the arena lock. */
+static void arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
+{
+	struct arena_chunk *old = a->spare;
+
+	a->spare = chunk;
+	if (old != NULL)
+		arena_chunk_release(a, old);
+}
+
+/* ------------------------------------------------------------------------
+ * Runs.
+ */
+
+/* Take npages from the best-fitting free run (fewest pages, then lowest
+ * address); the rest stays free. Pages are left for the caller to mark.
+ * Called with the arena lock. */
+static struct arena_chunk *arena_run_alloc_locked(struct arena *a, size_t npages, size_t *pageind)
+{
+	struct arena_chunk *chunk;
+	struct run *run;
+	int fit;
+	size_t p, have;
+
+	fit = bitmap_next_set(a->avail_map, RTE_DIM(a->avail_map), (unsigned int)npages);
+	if (fit < 0) {
+		if (arena_chunk_add_locked(a) != 0)
+			return NULL;
+		fit = bitmap_next_set(a->avail_map, RTE_DIM(a->avail_map), (unsigned int)npages);
+		DPM_ASSERT(fit >= 0);
+	}
+	have = (size_t)fit;
+	run = ph_remove_first(&a->runs_avail[have]);
+	if (a->runs_avail[have] == NULL)
+		bitmap_unset(a->avail_map, (unsigned int)have);
+	chunk = arena_chunk_of(run);
+	p = arena_run_pageind(run);
+	if (have > npages) {
+		map_set_free(chunk, p + npages, have - npages);
+		avail_insert(a, arena_run_of(chunk, p + npages), have - npages);
+	}
+	*pageind = p;
+	return chunk;
+}
+
+/* Give pages [pageind, pageind + npages) back, merging with free
+ * neighbours. An emptied chunk becomes the spare. Called with the lock. */
+static void arena_run_dalloc_locked(struct arena *a, struct arena_chunk *chunk, size_t pageind,
+				    size_t npages)
+{
+	size_t p = pageind, n = npages;
+
+	if (p > arena_map_bias && PM_STATE(chunk->map[p - 1]) == PM_FREE) {
+		size_t prev_n = PM_COUNT(chunk->map[p - 1]);
+
+		p -= prev_n;
+		n += prev_n;
+		avail_remove(a, arena_run_of(chunk, p), prev_n);
+	}
+	if (p + n < DPM_CHUNK_NPAGES && PM_STATE(chunk->map[p + n]) == PM_FREE) {
+		size_t next_n = PM_COUNT(chunk->map[p + n]);
+
+		avail_remove(a, arena_run_of(chunk, p + n), next_n);
+		n += next_n;
+	}
+	map_set_free(chunk, p, n);
+	if (n == arena_usable_pages)
+		arena_chunk_empty_locked(a, chunk);
+	else
+		avail_insert(a, arena_run_of(chunk, p), n);
+}
+
+/* ------------------------------------------------------------------------
+ * Bins: small regions.
+ */
+
+/* A new run for bin binind, its pages marked and bitmap all free. Takes the
+ * arena lock (the caller holds the bin's). */
+static struct run *arena_bin_run_new(struct arena *a, unsigned int binind)
+{
+	const struct bin_info *bi = &sc_bin_info[binind];
+	struct arena_chunk *chunk;
+	struct run *run;
+	size_t p;
+
+	dpm_lock(&a->lock);
+	chunk = arena_run_alloc_locked(a, bi->run_pages, &p);
+	dpm_unlock(&a->lock);
+	if (chunk == NULL)
+		return NULL;
+	for (size_t i = 0; i < bi->run_pages; i++)
+		chunk->map[p + i] = PM_MAKE(PM_SMALL, binind, i);
+	run = arena_run_of(chunk, p);
+	run->binind = (uint16_t)binind;
+	run->nfree = bi->nregs;
+	bitmap_init_free(run->bitmap, bi->nregs);
+	return run;
+}
+
+/* Next run to allocate from: the lowest non-full one, or a new one. Called
+ * with the bin lock, when runcur is full or absent. */
+static struct run *arena_bin_refill_runcur(struct arena *a, struct bin *bin, unsigned int binind)
+{
+	struct run *run = ph_remove_first(&bin->nonfull);
+
+	if (run == NULL) {
+		run = arena_bin_run_new(a, binind);
+		if (run == NULL)
+			return NULL;
+		bin->curruns++;
+	}
+	bin->runcur = run;
+	return run;
+}
+
+unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n)
+{
+	const struct bin_info *bi = &sc_bin_info[binind];
+	struct bin *bin = &a->bins[binind];
+	unsigned int got = 0;
+
+	dpm_lock(&bin->lock);
+	while (got < n) {
+		struct run *run = bin->runcur;
+		uintptr_t base;
+
+		if (run == NULL || run->nfree == 0) {
+			run = arena_bin_refill_runcur(a, bin, binind);
+			if (run == NULL)
+				break;
+		}
+		base = arena_page_addr(arena_chunk_of(run), arena_run_pageind(run));
+		while (run->nfree > 0 && got < n) {
+			unsigned int idx = bitmap_take_first(run->bitmap);
+
+			run->nfree--;
+			out[n - 1 - got] = (void *)(base + (uintptr_t)idx * bi->reg_size);
+			got++;
+		}
+	}
+	bin->nmalloc += got;
+	bin->curregs += got;
+	dpm_unlock(&bin->lock);
+
+	if (got < n) {
+		/* Keep the lowest addresses at the top of the caller's stack. */
+		if (got > 0)
+			memmove(out, out + (n - got), got * sizeof(*out));
+		rte_errno = ENOMEM;
+	}
+	return got;
+}
+
+/* A run got its first free region: it becomes runcur if it is lower than
+ * the current one (so allocation drifts to low addresses and high runs
+ * empty out), else it waits in the heap. Called with the bin lock. */
+static void arena_bin_lower_run(struct bin *bin, struct run *run)
+{
+	if (bin->runcur == NULL) {
+		bin->runcur = run;
+	} else if (run < bin->runcur) {
+		if (bin->runcur->nfree > 0)
+			ph_insert(&bin->nonfull, bin->runcur);
+		bin->runcur = run;
+	} else {
+		ph_insert(&bin->nonfull, run);
+	}
+}
+
+/* Free one region. Called with the bin lock. Returns false when the region
+ * was already free (a double free): nothing changes then. */
+static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const struct bin_info *bi,
+				    void *ptr)
+{
+	struct arena_chunk *chunk = arena_chunk_of(ptr);
+	size_t pageind = arena_pageind(chunk, ptr);
+	uint32_t mapbits = chunk->map[pageind];
+	size_t run_page = pageind - PM_COUNT(mapbits);
+	struct run *run = arena_run_of(chunk, run_page);
+	uint32_t idx = div_compute(&bi->div, (uint32_t)((uintptr_t)ptr - arena_page_addr(chunk, run_page)));
+
+	if (unlikely(bitmap_get(run->bitmap, idx))) {
+		DPM_LOG(ERR, "double free of %p (class %u bytes)", ptr, bi->reg_size);
+		return false;
+	}
+	bitmap_set(run->bitmap, idx);
+	run->nfree++;
+	bin->nfree++;
+	bin->curregs--;
+	if (run->nfree == bi->nregs) {
+		/* Empty: back to the arena as free pages. */
+		if (run == bin->runcur)
+			bin->runcur = NULL;
+		else if (bi->nregs > 1)
+			ph_remove(&bin->nonfull, run);
+		bin->curruns--;
+		for (size_t i = 0; i < bi->run_pages; i++)
+			chunk->map[run_page + i] = PM_MAKE(PM_FREE, 0, 0);
+		dpm_lock(&a->lock);
+		arena_run_dalloc_locked(a, chunk, run_page, bi->run_pages);
+		dpm_unlock(&a->lock);
+	} else if (run->nfree == 1 && run != bin->runcur) {
+		arena_bin_lower_run(bin, run);
+	}
+	return true;
+}
+
+void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n)
+{
+	const struct bin_info *bi = &sc_bin_info[binind];
+	struct bin *bin = &a->bins[binind];
+
+	dpm_lock(&bin->lock);
+	for (unsigned int i = 0; i < n; i++)
+		arena_bin_dalloc_locked(a, bin, bi, ptrs[i]);
+	dpm_unlock(&bin->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Large objects: whole-page runs.
+ */
+
+static void arena_run_mark_large(struct arena_chunk *chunk, size_t p, size_t npages)
+{
+	chunk->map[p] = PM_MAKE(PM_LARGE, 0, npages);
+	if (npages > 1)
+		chunk->map[p + npages - 1] = PM_MAKE(PM_LARGE_LAST, 0, npages);
+}
+
+static struct large_stats *arena_lstats(struct arena *a, size_t size)
+{
+	return &a->lstats[sc_size2class(size) - SC_NBINS];
+}
+
+void *arena_malloc_large(struct arena *a, unsigned int cls)
+{
+	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
+	struct arena_chunk *chunk;
+	size_t p;
+
+	dpm_lock(&a->lock);
+	chunk = arena_run_alloc_locked(a, npages, &p);
+	if (chunk != NULL) {
+		arena_run_mark_large(chunk, p, npages);
+		a->lstats[cls - SC_NBINS].nmalloc++;
+		a->lstats[cls - SC_NBINS].cur++;
+	}
+	dpm_unlock(&a->lock);
+	if (chunk == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)arena_page_addr(chunk, p);
+}
+
+void *arena_palloc_large(struct arena *a, size_t size, size_t align)
+{
+	unsigned int cls = sc_size2class(size);
+	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
+	size_t align_pages = align >> DPM_LG_PAGE;
+	size_t total = npages + align_pages - 1;
+	struct arena_chunk *chunk;
+	size_t p, q, lead, trail;
+
+	if (total > arena_usable_pages) {
+		rte_errno = E2BIG;
+		return NULL;
+	}
+	dpm_lock(&a->lock);
+	chunk = arena_run_alloc_locked(a, total, &p);
+	if (chunk != NULL) {
+		/* Chunks are aligned to DPM_CHUNK >= align, so aligning the page
+		 * index aligns the address. */
+		q = DPM_ALIGN_UP(p, align_pages);
+		lead = q - p;
+		trail = total - lead - npages;
+		arena_run_mark_large(chunk, q, npages);
+		if (lead > 0)
+			arena_run_dalloc_locked(a, chunk, p, lead);
+		if (trail > 0)
+			arena_run_dalloc_locked(a, chunk, q + npages, trail);
+		a->lstats[cls - SC_NBINS].nmalloc++;
+		a->lstats[cls - SC_NBINS].cur++;
+	}
+	dpm_unlock(&a->lock);
+	if (chunk == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)arena_page_addr(chunk, q);
+}
+
+void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind)
+{
+	struct arena *a = chunk->desc.arena;
+	size_t npages = PM_COUNT(chunk->map[pageind]);
+	struct large_stats *ls = arena_lstats(a, npages << DPM_LG_PAGE);
+
+	dpm_lock(&a->lock);
+	ls->nfree++;
+	ls->cur--;
+	chunk->map[pageind] = PM_MAKE(PM_FREE, 0, 0);
+	if (npages > 1)
+		chunk->map[pageind + npages - 1] = PM_MAKE(PM_FREE, 0, 0);
+	arena_run_dalloc_locked(a, chunk, pageind, npages);
+	dpm_unlock(&a->lock);
+}
+
+bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls)
+{
+	struct arena *a = chunk->desc.arena;
+	size_t old_n = PM_COUNT(chunk->map[pageind]);
+	size_t new_n = sc_class2size(new_cls) >> DPM_LG_PAGE;
+	struct large_stats *old_ls = arena_lstats(a, old_n << DPM_LG_PAGE);
+	bool done = false;
+
+	if (new_n == old_n)
+		return true;
+	dpm_lock(&a->lock);
+	if (new_n < old_n) {
+		/* Shrink: the tail becomes free pages. */
+		if (old_n > 1)
+			chunk->map[pageind + old_n - 1] = PM_MAKE(PM_FREE, 0, 0);
+		arena_run_mark_large(chunk, pageind, new_n);
+		arena_run_dalloc_locked(a, chunk, pageind + new_n, old_n - new_n);
+		done = true;
+	} else {
+		/* Grow: only into a free run right behind, big enough. */
+		size_t next = pageind + old_n, need = new_n - old_n;
+
+		if (next < DPM_CHUNK_NPAGES && PM_STATE(chunk->map[next]) == PM_FREE &&
+		    PM_COUNT(chunk->map[next]) >= need) {
+			size_t have = PM_COUNT(chunk->map[next]);
+
+			avail_remove(a, arena_run_of(chunk, next), have);
+			if (have > need) {
+				map_set_free(chunk, next + need, have - need);
+				avail_insert(a, arena_run_of(chunk, next + need), have - need);
+			}
+			if (old_n > 1)
+				chunk->map[pageind + old_n - 1] = PM_MAKE(PM_FREE, 0, 0);
+			chunk->map[next] = PM_MAKE(PM_FREE, 0, 0);
+			arena_run_mark_large(chunk, pageind, new_n);
+			done = true;
+		}
+	}
+	if (done) {
+		old_ls->nfree++;
+		old_ls->cur--;
+		a->lstats[new_cls - SC_NBINS].nmalloc++;
+		a->lstats[new_cls - SC_NBINS].cur++;
+	}
+	dpm_unlock(&a->lock);
+	return done;
+}
+
+/* ------------------------------------------------------------------------
+ * Huge objects: whole chunks, each mapped in the radix tree to one
+ * descriptor, so interior pointers are recognised as ours (and refused by
+ * free) and the object's start is desc->addr.
+ */
+
+void *arena_malloc_huge(struct arena *a, size_t size, size_t align)
+{
+	size_t nchunks = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
+	struct chunk_desc *desc;
+	void *addr;
+
+	if (size > SIZE_MAX - DPM_CHUNK || nchunks == 0) {
+		rte_errno = E2BIG;
+		return NULL;
+	}
+	dpm_lock(&a->lock);
+	desc = a->huge_spare;
+	if (desc != NULL)
+		a->huge_spare = desc->next;
+	dpm_unlock(&a->lock);
+	if (desc == NULL) {
+		desc = base_alloc(a->socket_id, sizeof(*desc));
+		if (desc == NULL) {
+			rte_errno = ENOMEM;
+			return NULL;
+		}
+	}
+	addr = chunk_alloc(a->socket_id, nchunks, RTE_MAX(align, DPM_CHUNK));
+	if (addr != NULL) {
+		desc->arena = a;
+		desc->addr = addr;
+		desc->size = nchunks << DPM_LG_CHUNK;
+		desc->socket_id = a->socket_id;
+		desc->kind = CHUNK_HUGE;
+		desc->next = NULL;
+		if (rtree_set(addr, nchunks, desc, a->socket_id) != 0) {
+			rtree_set(addr, nchunks, NULL, a->socket_id);
+			chunk_dealloc(a->socket_id, addr, nchunks);
+			addr = NULL;
+		}
+	}
+	dpm_lock(&a->lock);
+	if (addr != NULL) {
+		a->huge_nmalloc++;
+		a->huge_bytes += desc->size;
+	} else {
+		desc->next = a->huge_spare;
+		a->huge_spare = desc;
+	}
+	dpm_unlock(&a->lock);
+	if (addr == NULL)
+		rte_errno = ENOMEM;
+	return addr;
+}
+
+void arena_dalloc_huge(struct chunk_desc *desc)
+{
+	struct arena *a = desc->arena;
+	size_t nchunks = desc->size >> DPM_LG_CHUNK;
+	void *addr = desc->addr;
+
+	rtree_set(addr, nchunks, NULL, a->socket_id);
+	chunk_dealloc(a->socket_id, addr, nchunks);
+	dpm_lock(&a->lock);
+	a->huge_nfree++;
+	a->huge_bytes -= desc->size;
+	desc->next = a->huge_spare;
+	a->huge_spare = desc;
+	dpm_unlock(&a->lock);
+}
+
+bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size)
+{
+	struct arena *a = desc->arena;
+	size_t old_n = desc->size >> DPM_LG_CHUNK;
+	size_t new_n = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
+	uintptr_t tail;
+
+	if (new_n >= old_n || new_n == 0)
+		return new_n == old_n;
+	tail = (uintptr_t)desc->addr + (new_n << DPM_LG_CHUNK);
+	rtree_set((void *)tail, old_n - new_n, NULL, a->socket_id);
+	chunk_dealloc(a->socket_id, (void *)tail, old_n - new_n);
+	dpm_lock(&a->lock);
+	a->huge_bytes -= (old_n - new_n) << DPM_LG_CHUNK;
+	desc->size = new_n << DPM_LG_CHUNK;
+	dpm_unlock(&a->lock);
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Set-up, statistics.
+ */
+
+void arena_boot(void)
+{
+	size_t bias = 0, prev;
+
+	/* Fixed point: header pages for the pages the header describes. */
+	do {
+		size_t hdr = offsetof(struct arena_chunk, runs) +
+			     (DPM_CHUNK_NPAGES - bias) * sizeof(struct run);
+
+		prev = bias;
+		bias = DPM_ALIGN_UP(hdr, DPM_PAGE) >> DPM_LG_PAGE;
+	} while (bias != prev);
+	arena_map_bias = bias;
+	arena_usable_pages = DPM_CHUNK_NPAGES - bias;
+	sc_boot(arena_usable_pages << DPM_LG_PAGE);
+}
+
+struct arena *arena_new(int socket_id, unsigned int index)
+{
+	struct arena *a = base_alloc(socket_id, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->index = index;
+	a->socket_id = socket_id;
+	dpm_lock_init(&a->lock);
+	for (unsigned int i = 0; i < SC_NBINS; i++)
+		dpm_lock_init(&a->bins[i].lock);
+	return a;
+}
+
+void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
+			   uint64_t *cur, uint64_t *curruns)
+{
+	if (cls < SC_NBINS) {
+		struct bin *bin = &a->bins[cls];
+
+		dpm_lock(&bin->lock);
+		*nmalloc += bin->nmalloc;
+		*nfree += bin->nfree;
+		*cur += bin->curregs;
+		*curruns += bin->curruns;
+		dpm_unlock(&bin->lock);
+	} else {
+		dpm_lock(&a->lock);
+		*nmalloc += a->lstats[cls - SC_NBINS].nmalloc;
+		*nfree += a->lstats[cls - SC_NBINS].nfree;
+		*cur += a->lstats[cls - SC_NBINS].cur;
+		*curruns += a->lstats[cls - SC_NBINS].cur;
+		dpm_unlock(&a->lock);
+	}
+}
+
+void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes)
+{
+	dpm_lock(&a->lock);
+	*nmalloc += a->huge_nmalloc;
+	*nfree += a->huge_nfree;
+	*bytes += a->huge_bytes;
+	dpm_unlock(&a->lock);
+}
+
+void arena_release_spare(struct arena *a)
+{
+	struct arena_chunk *spare;
+
+	dpm_lock(&a->lock);
+	spare = a->spare;
+	a->spare = NULL;
+	if (spare != NULL)
+		arena_chunk_release(a, spare);
+	dpm_unlock(&a->lock);
+}
+
+void arena_destroy(struct arena *a)
+{
+	/* Chunks go back with their spans in chunk_fini(); nothing to walk. */
+	RTE_SET_USED(a);
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_ARENA_H
+#define DPM_ARENA_H
+
+/*
+ * Arenas: chunks of one socket split into runs of pages. A small run holds
+ * regions of one size class (a bin's), tracked by an inverted bitmap; a
+ * large run holds one object. Huge objects are whole chunks of their own.
+ *
+ * An arena chunk starts with its header; the rest are pages for runs:
+ *
+ *   +-------------------------------+  chunk base (aligned to DPM_CHUNK)
+ *   | chunk_desc (rtree points here)|
+ *   | map[DPM_CHUNK_NPAGES]         |  one 32-bit word per page
+ *   | runs[npages - map_bias]       |  run metadata, by first page
+ *   +-------------------------------+  page map_bias
+ *   | run | run |   free   | run ...|
+ *   +-------------------------------+
+ *
+ * The header size depends on how many pages it describes, which depends on
+ * the header size: arena_boot() finds the fixed point (9 of 512 pages for
+ * 2 MiB chunks).
+ *
+ * Page map word:  bits 0-2 state, 3-10 bin index, 16-31 count
+ *   PM_SMALL       page of a small run; count = page's offset in its run
+ *   PM_LARGE       first page of a large run; count = run pages
+ *   PM_LARGE_LAST  last page of a large run of two or more pages
+ *   PM_FREE        page not in use; at the first and last page of a free
+ *                  run, count = run pages (inner pages hold stale counts)
+ *   PM_HEADER      page of the chunk header
+ * Inner pages of large runs stay PM_FREE: only run boundaries are read when
+ * coalescing, and an interior pointer then fails validation by itself.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bitmap.h"
+#include "dpm_private.h"
+#include "size_class.h"
+
+enum chunk_kind {
+	CHUNK_ARENA = 1,
+	CHUNK_HUGE = 2,
+};
+
+/* What the radix tree maps a chunk to. For arena chunks it is the first
+ * thing in the chunk; for huge objects it comes from base. */
+struct chunk_desc {
+	struct arena *arena;       /* owner (for huge: the one that accounts it) */
+	void *addr;                /* first chunk */
+	size_t size;               /* bytes of chunks */
+	int32_t socket_id;
+	uint8_t kind;
+	struct chunk_desc *next;   /* huge descriptors: recycling list */
+} __rte_cache_aligned;
+
+enum page_state {
+	PM_HEADER = 1,
+	PM_FREE = 2,
+	PM_SMALL = 3,
+	PM_LARGE = 4,
+	PM_LARGE_LAST = 5,
+};
+
+#define PM_STATE(bits) ((bits) & 7u)
+#define PM_BININD(bits) (((bits) >> 3) & 0xffu)
+#define PM_COUNT(bits) ((bits) >> 16)
+#define PM_MAKE(state, binind, count) ((uint32_t)(state) | ((uint32_t)(binind) << 3) | ((uint32_t)(count) << 16))
+
+/* A run's metadata, in the chunk header at its first page's slot. Free runs
+ * and non-full small runs sit in pairing heaps ordered by address. */
+struct run {
+	struct run *ph_prev;       /* parent if first child, else left sibling */
+	struct run *ph_next;
+	struct run *ph_child;
+	uint16_t nfree;
+	uint16_t binind;
+	uint32_t pad;
+	uint64_t bitmap[BITMAP_WORDS];  /* 1 = free region */
+};
+
+struct arena_chunk {
+	struct chunk_desc desc;
+	uint32_t map[DPM_CHUNK_NPAGES];
+	struct run runs[];         /* index: page - arena_map_bias */
+};
+
+/* A bin: one small class of one arena. lock covers every field. The current
+ * run is the lowest-addressed non-full run; the others wait in a heap. */
+struct bin {
+	dpm_lock_t lock;
+	struct run *runcur;
+	struct run *nonfull;       /* pairing heap root */
+	uint64_t nmalloc, nfree;   /* regions out of / back into runs */
+	uint64_t curregs, curruns;
+} __rte_cache_aligned;
+
+struct large_stats {
+	uint64_t nmalloc, nfree, cur;
+};
+
+/* An arena. lock covers runs_avail, avail_map, spare, nchunks, the large
+ * and huge statistics and huge_spare; each bin has its own lock, always
+ * taken before the arena's. */
+struct arena {
+	unsigned int index;        /* within its socket */
+	int socket_id;
+	dpm_lock_t lock;
+	struct arena_chunk *spare; /* one empty chunk kept against thrashing */
+	uint64_t nchunks;
+	struct chunk_desc *huge_spare;
+	uint64_t huge_nmalloc, huge_nfree, huge_bytes;
+	struct large_stats lstats[SC_NSIZES_MAX - SC_NBINS];
+	struct run *runs_avail[DPM_CHUNK_NPAGES + 1];  /* free runs by pages */
+	uint64_t avail_map[(DPM_CHUNK_NPAGES + 1 + 63) / 64];
+	struct bin bins[SC_NBINS];
+} __rte_cache_aligned;
+
+extern size_t arena_map_bias;      /* header pages */
+extern size_t arena_usable_pages;  /* DPM_CHUNK_NPAGES - arena_map_bias */
+
+/* Compute header geometry and size classes. */
+void arena_boot(void);
+
+/* A new arena of socket_id, metadata from that socket's base. */
+struct arena *arena_new(int socket_id, unsigned int index);
+
+/* Give the spare chunk back to the socket (for a trim). */
+void arena_release_spare(struct arena *a);
+
+/* Release all chunks of the arena (shutdown only). */
+void arena_destroy(struct arena *a);
+
+static inline struct arena_chunk *arena_chunk_of(const void *ptr)
+{
+	return (struct arena_chunk *)((uintptr_t)ptr & ~(uintptr_t)DPM_CHUNK_MASK);
+}
+
+static inline size_t arena_pageind(const struct arena_chunk *chunk, const void *ptr)
+{
+	return ((uintptr_t)ptr - (uintptr_t)chunk) >> DPM_LG_PAGE;
+}
+
+static inline struct run *arena_run_of(struct arena_chunk *chunk, size_t pageind)
+{
+	return &chunk->runs[pageind - arena_map_bias];
+}
+
+static inline size_t arena_run_pageind(const struct run *run)
+{
+	const struct arena_chunk *chunk = arena_chunk_of(run);
+
+	return (size_t)(run - chunk->runs) + arena_map_bias;
+}
+
+static inline uintptr_t arena_page_addr(const struct arena_chunk *chunk, size_t pageind)
+{
+	return (uintptr_t)chunk + (pageind << DPM_LG_PAGE);
+}
+
+/*
+ * Region index of ptr in its small run, or -1 when ptr is not the start of
+ * a region. mapbits is the page's map word (state PM_SMALL).
+ */
+static inline int arena_region_index(const struct arena_chunk *chunk, size_t pageind,
+				     uint32_t mapbits, const void *ptr)
+{
+	const struct bin_info *bi = &sc_bin_info[PM_BININD(mapbits)];
+	uintptr_t run_addr = arena_page_addr(chunk, pageind - PM_COUNT(mapbits));
+	uint32_t diff = (uint32_t)((uintptr_t)ptr - run_addr);
+	uint32_t idx = div_compute(&bi->div, diff);
+
+	if (unlikely(idx * bi->reg_size != diff))
+		return -1;
+	return (int)idx;
+}
+
+/* Small: up to n regions of class binind into out[], under one bin lock.
+ * out[n-1] gets the lowest address, so a stack popping from the top hands
+ * out low addresses first. Returns how many (0 with rte_errno = ENOMEM). */
+unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n);
+
+/* Small: give back n regions that all belong to arena a and bin binind,
+ * under one bin lock. Double frees are refused and logged. */
+void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n);
+
+/* Large: one object of class cls, or NULL + rte_errno = ENOMEM. */
+void *arena_malloc_large(struct arena *a, unsigned int cls);
+
+/* Large with alignment above the page: a bigger run trimmed at both ends. */
+void *arena_palloc_large(struct arena *a, size_t size, size_t align);
+
+/* Large: free the object at pageind of chunk (validated by the caller). */
+void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
+
+/* Large: resize in place to new_cls (shrink, or grow into free pages
+ * behind). Returns true when done. */
+bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls);
+
+/* Huge: whole chunks of the arena's socket, aligned to align (>= chunk). */
+void *arena_malloc_huge(struct arena *a, size_t size, size_t align);
+
+/* Huge: free the object described by desc (validated by the caller). */
+void arena_dalloc_huge(struct chunk_desc *desc);
+
+/* Huge: shrink in place by giving back tail chunks. Returns true if done. */
+bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size);
+
+/* Statistics of one arena added to *out (small classes: bins; large
+ * classes: runs), and huge counters. */
+void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
+			   uint64_t *cur, uint64_t *curruns);
+void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes);
+
+#endif /* DPM_ARENA_H */

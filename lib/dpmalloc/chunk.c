@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "base.h"
+#include "bitmap.h"
+#include "chunk.h"
+#include "dpm_private.h"
+#include "zone.h"
+
+/* Span descriptors are recycled, never freed, and sized for at least this
+ * many chunks so any later span up to max_span_size fits a recycled one. */
+#define SPAN_MIN_CAPACITY 512
+
+struct span {
+	struct span *next;          /* address order */
+	uintptr_t base;
+	size_t nchunks, nfree, capacity;
+	uint64_t free_since;        /* tsc when the span became all free */
+	struct zone_span zone;
+	uint64_t freemap[];         /* 1 = free chunk */
+};
+
+/* Per socket. lock covers spans, spare and every counter. */
+struct chunk_socket {
+	dpm_lock_t lock;
+	struct span *spans;
+	struct span *spare;         /* recycled descriptors */
+	size_t limit;
+	uint64_t next_decay_check;
+	struct chunk_socket_stats stats;
+} __rte_cache_aligned;
+
+static struct chunk_socket chunk_sockets[RTE_MAX_NUMA_NODES];
+static size_t chunk_first_span, chunk_max_span;
+static uint64_t chunk_decay_cycles;
+
+void chunk_boot(const struct dpm_config *cfg)
+{
+	chunk_first_span = DPM_ALIGN_UP(RTE_MAX(cfg->first_span_size, DPM_CHUNK), DPM_CHUNK);
+	chunk_max_span = DPM_ALIGN_UP(RTE_MAX(cfg->max_span_size, chunk_first_span), DPM_CHUNK);
+	chunk_decay_cycles = cfg->span_decay_ms * (rte_get_tsc_hz() / 1000);
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		struct chunk_socket *cs = &chunk_sockets[s];
+
+		memset(cs, 0, sizeof(*cs));
+		dpm_lock_init(&cs->lock);
+		cs->limit = cfg->socket_limit[s];
+	}
+}
+
+static size_t span_words(size_t nchunks)
+{
+	return (nchunks + 63) / 64;
+}
+
+/* First index >= from of nchunks free chunks whose address is aligned to
+ * align, or -1. */
+static long span_find_free(const struct span *sp, size_t nchunks, size_t align)
+{
+	size_t step = align / DPM_CHUNK;
+	size_t i = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
+
+	while (i + nchunks <= sp->nchunks) {
+		size_t j;
+
+		for (j = i; j < i + nchunks; j++)
+			if (!bitmap_get(sp->freemap, j))
+				break;
+		if (j == i + nchunks)
+			return (long)i;
+		i = DPM_ALIGN_UP(j + 1, step);
+	}
+	return -1;
+}
+
+static void span_mark(struct span *sp, size_t first, size_t n, bool free)
+{
+	for (size_t i = first; i < first + n; i++) {
+		if (free)
+			bitmap_set(sp->freemap, i);
+		else
+			bitmap_unset(sp->freemap, i);
+	}
+}
+
+/* A descriptor for nchunks: a recycled one with room, else a new one. */
+static struct span *span_desc_get_locked(struct chunk_socket *cs, int socket_id, size_t nchunks)
+{
+	struct span **pp, *sp;
+	size_t capacity;
+
+	for (pp = &cs->spare; (sp = *pp) != NULL; pp = &sp->next) {
+		if (sp->capacity >= nchunks) {
+			*pp = sp->next;
+			return sp;
+		}
+	}
+	capacity = RTE_MAX(nchunks, (size_t)SPAN_MIN_CAPACITY);
+	sp = base_alloc(socket_id, sizeof(*sp) + span_words(capacity) * sizeof(uint64_t));
+	if (sp != NULL)
+		sp->capacity = capacity;
+	return sp;
+}
+
+/*
+ * Reserve a span with room for nchunks aligned chunks. Its size follows the
+ * socket's footprint (doubling), bounded by max_span_size, the socket limit,
+ * and what the zone source can give (halving on failure down to the need).
+ */
+static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, size_t nchunks, size_t align)
+{
+	size_t need = nchunks * DPM_CHUNK + (align > DPM_CHUNK ? align - DPM_CHUNK : 0);
+	size_t size = RTE_MIN(RTE_MAX(cs->stats.bytes_reserved, chunk_first_span), chunk_max_span);
+	struct zone_span zone;
+	struct span *sp, **pp;
+	int rc = -ENOMEM;
+
+	size = RTE_MAX(DPM_ALIGN_UP(size, DPM_CHUNK), need);
+	if (cs->limit != 0) {
+		if (cs->stats.bytes_reserved + need > cs->limit)
+			return NULL;
+		size = RTE_MIN(size, DPM_ALIGN_DOWN(cs->limit - cs->stats.bytes_reserved, DPM_CHUNK));
+	}
+	for (;;) {
+		rc = zone_source->reserve(socket_id, size, DPM_CHUNK, &zone);
+		if (rc == 0 || size == need)
+			break;
+		size = RTE_MAX(DPM_ALIGN_DOWN(size / 2, DPM_CHUNK), need);
+	}
+	if (rc != 0) {
+		DPM_LOG(DEBUG, "socket %d: no span of %zu bytes: %s", socket_id, size, strerror(-rc));
+		return NULL;
+	}
+	sp = span_desc_get_locked(cs, socket_id, size / DPM_CHUNK);
+	if (sp == NULL) {
+		zone_source->release(&zone);
+		return NULL;
+	}
+	sp->zone = zone;
+	sp->base = (uintptr_t)zone.addr;
+	sp->nchunks = sp->nfree = size / DPM_CHUNK;
+	sp->free_since = rte_get_tsc_cycles();
+	memset(sp->freemap, 0, span_words(sp->capacity) * sizeof(uint64_t));
+	span_mark(sp, 0, sp->nchunks, true);
+
+	for (pp = &cs->spans; *pp != NULL && (*pp)->base < sp->base; pp = &(*pp)->next)
+		;
+	sp->next = *pp;
+	*pp = sp;
+	cs->stats.spans++;
+	cs->stats.spans_reserved++;
+	cs->stats.bytes_reserved += size;
+	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p", socket_id, zone.name, size >> 20, zone.addr);
+	return sp;
+}
+
+void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
+{
+	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	struct span *sp;
+	long i = -1;
+	void *addr = NULL;
+
+	dpm_lock(&cs->lock);
+	for (sp = cs->spans; sp != NULL; sp = sp->next)
+		if (sp->nfree >= nchunks && (i = span_find_free(sp, nchunks, align)) >= 0)
+			break;
+	if (sp == NULL) {
+		sp = span_reserve_locked(cs, socket_id, nchunks, align);
+		if (sp != NULL)
+			i = span_find_free(sp, nchunks, align);
+	}
+	if (sp != NULL && i >= 0) {
+		span_mark(sp, (size_t)i, nchunks, false);
+		sp->nfree -= nchunks;
+		cs->stats.chunks_used += nchunks;
+		addr = (void *)(sp->base + (size_t)i * DPM_CHUNK);
+	} else {
+		cs->stats.enomem++;
+	}
+	dpm_unlock(&cs->lock);
+	if (addr == NULL)
+		rte_errno = ENOMEM;
+	return addr;
+}
+
+void chunk_dealloc(int socket_id, void *addr, size_t nchunks)
+{
+	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	uintptr_t a = (uintptr_t)addr;
+	struct span *sp;
+
+	dpm_lock(&cs->lock);
+	for (sp = cs->spans; sp != NULL; sp = sp->next)
+		if (a >= sp->base && a < sp->base + sp->nchunks * DPM_CHUNK)
+			break;
+	if (sp == NULL) {
+		dpm_unlock(&cs->lock);
+		DPM_LOG(ERR, "socket %d: chunk %p belongs to no span", socket_id, addr);
+		return;
+	}
+	span_mark(sp, (a - sp->base) / DPM_CHUNK, nchunks, true);
+	sp->nfree += nchunks;
+	cs->stats.chunks_used -= nchunks;
+	if (sp->nfree == sp->nchunks)
+		sp->free_since = rte_get_tsc_cycles();
+	dpm_unlock(&cs->lock);
+	chunk_decay_tick(socket_id);
+}
+
+size_t chunk_trim(int socket_id, bool idle_only)
+{
+	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	struct span *victims = NULL, *sp, **pp;
+	uint64_t now = rte_get_tsc_cycles();
+	size_t bytes = 0;
+
+	/* Unlink under the lock; release outside it, since freeing a memzone
+	 * takes milliseconds and other lcores may want chunks meanwhile. */
+	dpm_lock(&cs->lock);
+	for (pp = &cs->spans; (sp = *pp) != NULL;) {
+		if (sp->nfree == sp->nchunks && (!idle_only || now - sp->free_since >= chunk_decay_cycles)) {
+			*pp = sp->next;
+			sp->next = victims;
+			victims = sp;
+			cs->stats.spans--;
+			cs->stats.spans_returned++;
+			cs->stats.bytes_reserved -= sp->nchunks * DPM_CHUNK;
+			bytes += sp->nchunks * DPM_CHUNK;
+		} else {
+			pp = &sp->next;
+		}
+	}
+	dpm_unlock(&cs->lock);
+
+	for (sp = victims; sp != NULL; sp = sp->next)
+		zone_source->release(&sp->zone);
+
+	if (victims != NULL) {
+		dpm_lock(&cs->lock);
+		while (victims != NULL) {
+			sp = victims;
+			victims = sp->next;
+			sp->next = cs->spare;
+			cs->spare = sp;
+		}
+		dpm_unlock(&cs->lock);
+		DPM_LOG(DEBUG, "socket %d: returned %zu MiB to DPDK", socket_id, bytes >> 20);
+	}
+	return bytes;
+}
+
+void chunk_decay_tick(int socket_id)
+{
+	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	uint64_t now, due;
+
+	if (chunk_decay_cycles == 0)
+		return;
+	now = rte_get_tsc_cycles();
+	due = __atomic_load_n(&cs->next_decay_check, __ATOMIC_RELAXED);
+	if (now < due)
+		return;
+	/* One caller per period does the work. */
+	if (!__atomic_compare_exchange_n(&cs->next_decay_check, &due, now + chunk_decay_cycles / 4 + 1,
+					 false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	chunk_trim(socket_id, true);
+}
+
+void chunk_stats(int socket_id, struct chunk_socket_stats *out)
+{
+	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	struct span *sp;
+
+	dpm_lock(&cs->lock);
+	*out = cs->stats;
+	out->bytes_retained = 0;
+	for (sp = cs->spans; sp != NULL; sp = sp->next)
+		if (sp->nfree == sp->nchunks)
+			out->bytes_retained += sp->nchunks * DPM_CHUNK;
+	dpm_unlock(&cs->lock);
+}
+
+unsigned int chunk_zone_count(void)
+{
+	uint64_t n = 0;
+
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		n += __atomic_load_n(&chunk_sockets[s].stats.spans, __ATOMIC_RELAXED);
+	return (unsigned int)n;
+}
+
+void chunk_fini(void)
+{
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		struct chunk_socket *cs = &chunk_sockets[s];
+		struct span *sp;
+
+		for (sp = cs->spans; sp != NULL; sp = sp->next)
+			zone_source->release(&sp->zone);
+		memset(&cs->stats, 0, sizeof(cs->stats));
+		cs->spans = NULL;
+		cs->spare = NULL;   /* descriptors live in base, which goes too */
+	}
+}

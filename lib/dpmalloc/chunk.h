@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_CHUNK_H
+#define DPM_CHUNK_H
+
+/*
+ * Chunks and spans, per socket.
+ *
+ * A span is one zone reservation: a chunk-aligned run of whole chunks.
+ * Spans grow geometrically with the socket's footprint (first_span_size,
+ * doubling up to max_span_size), so a 16 GiB footprint takes a few dozen
+ * memzones. Each span keeps a bitmap of its free chunks; spans are kept in
+ * address order and a request takes the lowest-addressed fit, so free
+ * chunks are coalesced by construction (a run of set bits) and never across
+ * spans, which come and go whole.
+ *
+ * A span whose chunks are all free is kept for reuse (a memzone costs
+ * milliseconds) until dpm_trim(), or until it has been idle for
+ * span_decay_ms, noticed on a slow path.
+ *
+ *   span:  | chunk | chunk | chunk | chunk | ... |
+ *   bits:      0       1       1       0          (1 = free)
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpmalloc.h"
+
+struct chunk_socket_stats {
+	uint64_t spans, spans_reserved, spans_returned;
+	uint64_t bytes_reserved, bytes_retained;
+	uint64_t chunks_used, enomem;
+};
+
+/* Remember the span and limit settings. */
+void chunk_boot(const struct dpm_config *cfg);
+
+/*
+ * nchunks contiguous chunks of socket_id aligned to align (a power of two,
+ * at least DPM_CHUNK). NULL with rte_errno = ENOMEM when the socket cannot
+ * grow. Takes the socket's lock; may reserve a memzone.
+ */
+void *chunk_alloc(int socket_id, size_t nchunks, size_t align);
+
+/* Give chunks back to their span. */
+void chunk_dealloc(int socket_id, void *addr, size_t nchunks);
+
+/* Release spans that are completely free (and, with idle_only, have been
+ * for span_decay_ms). Returns the bytes released. */
+size_t chunk_trim(int socket_id, bool idle_only);
+
+/* Cheap check from slow paths: release idle spans when the delay is due. */
+void chunk_decay_tick(int socket_id);
+
+void chunk_stats(int socket_id, struct chunk_socket_stats *out);
+
+/* Zones (memzones) held for spans, all sockets. */
+unsigned int chunk_zone_count(void);
+
+/* Release every span. Only at shutdown. */
+void chunk_fini(void);
+
+#endif /* DPM_CHUNK_H */

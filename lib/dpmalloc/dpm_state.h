@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_STATE_H
+#define DPM_STATE_H
+
+/*
+ * Process-wide state wiring the modules together: which sockets exist, their
+ * arena sets, which arena and socket each lcore uses, and the cross-socket
+ * counters. Written at init (under dpm_init's lock) and when an lcore binds;
+ * read everywhere.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_lcore.h>
+
+#include "arena.h"
+#include "dpmalloc.h"
+
+struct dpm_socket {
+	bool present;
+	unsigned int narenas;
+	struct arena **arenas;
+	unsigned int nbound;       /* lcores bound so far (round robin) */
+	uint64_t fallback_in;      /* atomics: slow path only */
+	uint64_t enomem;
+};
+
+struct dpm_state {
+	bool ready;                /* release-stored once everything is set */
+	struct dpm_config cfg;
+	int default_socket;        /* for non-lcore threads */
+	struct dpm_socket sockets[RTE_MAX_NUMA_NODES];
+	int lcore_socket[RTE_MAX_LCORE];
+	struct arena *lcore_arena[RTE_MAX_LCORE];
+	/* frees from lcores of [from] of memory of [to]; atomic adds per batch */
+	uint64_t cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
+};
+
+extern struct dpm_state dpm_state;
+
+int dpm_init_hard(void);
+
+/* 0 when the library is ready, else initialise with defaults. */
+static inline int dpm_ensure_init(void)
+{
+	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
+		return 0;
+	return dpm_init_hard();
+}
+
+static inline bool dpm_socket_valid(int socket_id)
+{
+	return socket_id >= 0 && socket_id < RTE_MAX_NUMA_NODES && dpm_state.sockets[socket_id].present;
+}
+
+/* The socket an lcore allocates on (config hook, or DPDK's topology). */
+int dpm_lcore_socket(unsigned int lcore_id);
+
+/* The arena the calling thread uses on socket_id (its own arena for an
+ * lcore on its own socket, else one chosen by thread id). */
+struct arena *dpm_arena_choose(int socket_id);
+
+#endif /* DPM_STATE_H */

@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/*
+ * Public entry points. Each operation has an easy half (an lcore with a
+ * tcache, a small class, a cache hit or room in the stack: no lock, no
+ * atomic, no division) and a hard half (everything else: set-up, misses,
+ * flushes, large and huge objects, other sockets, non-lcore threads,
+ * validation failures), kept out of line below it.
+ *
+ * dpm_malloc(size):  size_class -> tcache -> arena -> chunk -> zone
+ * dpm_free(ptr):     rtree -> chunk header (page map) -> tcache -> arena
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+
+#include "arena.h"
+#include "base.h"
+#include "chunk.h"
+#include "dpm_private.h"
+#include "dpm_state.h"
+#include "rtree.h"
+#include "size_class.h"
+#include "tcache.h"
+#include "telemetry.h"
+#include "zone.h"
+
+RTE_LOG_REGISTER_DEFAULT(dpm_logtype, NOTICE);
+
+struct dpm_state dpm_state;
+
+/* Nothing bigger can ever be served: keeps size arithmetic from wrapping. */
+#define DPM_SIZE_MAX ((size_t)1 << 46)
+
+/* ------------------------------------------------------------------------
+ * Fast paths.
+ */
+
+/* The calling lcore's tcache or NULL: the one test that sends non-lcore
+ * threads, uninitialised state and disabled tcaches to the hard paths. */
+static inline struct tcache *dpm_tcache_self(void)
+{
+	unsigned int lcore = rte_lcore_id();
+
+	return likely(lcore < RTE_MAX_LCORE) ? tcache_of[lcore] : NULL;
+}
+
+static void *dpm_malloc_hard(size_t size);
+
+/*
+ * Release build (gcc 12, -O3 -march=native): the hit path of dpm_malloc is
+ * 25 instructions from entry to ret, including the TLS load of the lcore id
+ * and the per-class counter; see devtools/fastpath-insns.sh.
+ */
+void *dpm_malloc(size_t size)
+{
+	struct tcache *tc = dpm_tcache_self();
+
+	if (likely(tc != NULL && size <= SC_SMALL_MAX)) {
+		void *p = tcache_alloc_easy(&tc->bins[sc_size2class_lookup(size)]);
+
+		if (likely(p != NULL)) {
+			tcache_event(tc);
+			return p;
+		}
+	}
+	return dpm_malloc_hard(size);
+}
+
+static void dpm_free_hard(void *ptr, struct chunk_desc *desc);
+
+/*
+ * Release build: the push path of dpm_free is 38 instructions: radix tree
+ * (two loads), page map, region check (multiply back), lcore id, socket
+ * test, push and counter.
+ */
+void dpm_free(void *ptr)
+{
+	struct chunk_desc *desc = rtree_lookup(ptr);
+
+	if (likely(desc != NULL && desc->kind == CHUNK_ARENA)) {
+		struct arena_chunk *chunk = (struct arena_chunk *)desc;
+		size_t pageind = arena_pageind(chunk, ptr);
+		uint32_t bits = chunk->map[pageind];
+		struct tcache *tc = dpm_tcache_self();
+
+		if (likely(PM_STATE(bits) == PM_SMALL && tc != NULL &&
+			   desc->socket_id == tc->socket_id &&
+			   arena_region_index(chunk, pageind, bits, ptr) >= 0 && !dpm_debug_checks)) {
+			if (likely(tcache_dalloc_easy(&tc->bins[PM_BININD(bits)], ptr))) {
+				tcache_event(tc);
+				return;
+			}
+		}
+	}
+	dpm_free_hard(ptr, desc);
+}
+
+/*
+ * Sized free: the class comes from the size, so the radix tree is skipped;
+ * the page map (in the chunk header) is still checked against the class so a
+ * wrong size falls back to the validating path instead of corrupting a bin.
+ */
+void dpm_free_sized(void *ptr, size_t size)
+{
+	struct tcache *tc = dpm_tcache_self();
+
+	if (likely(tc != NULL && ptr != NULL && size <= SC_SMALL_MAX && !dpm_debug_checks)) {
+		struct arena_chunk *chunk = arena_chunk_of(ptr);
+		unsigned int cls = sc_size2class_lookup(size);
+		uint32_t bits = chunk->map[arena_pageind(chunk, ptr)];
+
+		if (likely((bits & 0x7ffu) == PM_MAKE(PM_SMALL, cls, 0) &&
+			   chunk->desc.socket_id == tc->socket_id &&
+			   tcache_dalloc_easy(&tc->bins[cls], ptr))) {
+			tcache_event(tc);
+			return;
+		}
+	}
+	dpm_free(ptr);
+}
+
+/* ------------------------------------------------------------------------
+ * Initialisation.
+ */
+
+static pthread_mutex_t dpm_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *dpm_lcore_cb_handle;
+
+void dpm_config_defaults(struct dpm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->first_span_size = (size_t)32 << 20;
+	cfg->max_span_size = (size_t)1 << 30;
+	cfg->arenas_per_socket = 0;
+	cfg->zone_source = DPM_ZONE_MEMZONE;
+	cfg->sim_sockets = 0;
+	cfg->exhaust_policy = DPM_EXHAUST_STRICT;
+	cfg->span_decay_ms = 5000;
+	cfg->tcache_enable = true;
+	cfg->tcache_max_size = (size_t)32 << 10;
+	cfg->lcore_socket = NULL;
+	cfg->non_lcore_socket = SOCKET_ID_ANY;
+}
+
+int dpm_lcore_socket(unsigned int lcore_id)
+{
+	int s;
+
+	if (lcore_id >= RTE_MAX_LCORE)
+		return dpm_state.default_socket;
+	s = dpm_state.cfg.lcore_socket != NULL ? dpm_state.cfg.lcore_socket(lcore_id)
+					       : (int)rte_lcore_to_socket_id(lcore_id);
+	return dpm_socket_valid(s) ? s : dpm_state.default_socket;
+}
+
+/* Threads registered with rte_thread_register() get a tcache lazily; when
+ * they unregister, their cached objects go home. */
+static int dpm_lcore_init_cb(unsigned int lcore_id, void *arg)
+{
+	RTE_SET_USED(lcore_id);
+	RTE_SET_USED(arg);
+	return 0;
+}
+
+static void dpm_lcore_uninit_cb(unsigned int lcore_id, void *arg)
+{
+	RTE_SET_USED(arg);
+	tcache_destroy(lcore_id);
+}
+
+static int dpm_config_check(const struct dpm_config *cfg)
+{
+	if (cfg->zone_source != DPM_ZONE_MEMZONE && cfg->zone_source != DPM_ZONE_ANON)
+		return -EINVAL;
+	if (cfg->exhaust_policy != DPM_EXHAUST_STRICT && cfg->exhaust_policy != DPM_EXHAUST_FALLBACK)
+		return -EINVAL;
+	if (cfg->sim_sockets > RTE_MAX_NUMA_NODES ||
+	    (cfg->sim_sockets != 0 && cfg->zone_source != DPM_ZONE_ANON))
+		return -EINVAL;
+	if (cfg->first_span_size > cfg->max_span_size || cfg->max_span_size > DPM_SIZE_MAX)
+		return -EINVAL;
+	if (cfg->arenas_per_socket > RTE_MAX_LCORE)
+		return -EINVAL;
+	return 0;
+}
+
+/* Arenas per socket: one per enabled lcore of the socket unless configured. */
+static unsigned int dpm_arena_count(int socket_id)
+{
+	unsigned int n = 0, lcore;
+
+	if (dpm_state.cfg.arenas_per_socket != 0)
+		return dpm_state.cfg.arenas_per_socket;
+	RTE_LCORE_FOREACH(lcore)
+		if (dpm_lcore_socket(lcore) == socket_id)
+			n++;
+	return RTE_MAX(n, 1u);
+}
+
+static int dpm_init_locked(const struct dpm_config *cfg)
+{
+	int rc, s;
+
+	if (rte_lcore_count() == 0) {
+		DPM_LOG(ERR, "called before rte_eal_init()");
+		return -E_RTE_NO_CONFIG;
+	}
+	rc = dpm_config_check(cfg);
+	if (rc != 0) {
+		DPM_LOG(ERR, "invalid configuration");
+		return rc;
+	}
+	memset(&dpm_state, 0, sizeof(dpm_state));
+	dpm_state.cfg = *cfg;
+	zone_select(cfg->zone_source);
+	arena_boot();
+	chunk_boot(cfg);
+	tcache_boot(cfg);
+
+	if (cfg->sim_sockets != 0) {
+		for (s = 0; s < (int)cfg->sim_sockets; s++)
+			dpm_state.sockets[s].present = true;
+	} else {
+		for (unsigned int i = 0; i < rte_socket_count(); i++) {
+			s = rte_socket_id_by_idx(i);
+			if (s >= 0 && s < RTE_MAX_NUMA_NODES)
+				dpm_state.sockets[s].present = true;
+		}
+	}
+	dpm_state.default_socket = -1;
+	for (s = 0; s < RTE_MAX_NUMA_NODES && dpm_state.default_socket < 0; s++)
+		if (dpm_state.sockets[s].present)
+			dpm_state.default_socket = s;
+	if (dpm_state.default_socket < 0)
+		return -ENODEV;
+	if (dpm_socket_valid(cfg->non_lcore_socket))
+		dpm_state.default_socket = cfg->non_lcore_socket;
+
+	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		struct dpm_socket *ds = &dpm_state.sockets[s];
+
+		if (!ds->present)
+			continue;
+		ds->narenas = dpm_arena_count(s);
+		ds->arenas = base_alloc(s, ds->narenas * sizeof(*ds->arenas));
+		if (ds->arenas == NULL)
+			goto nomem;
+		for (unsigned int i = 0; i < ds->narenas; i++) {
+			ds->arenas[i] = arena_new(s, i);
+			if (ds->arenas[i] == NULL)
+				goto nomem;
+		}
+	}
+	dpm_lcore_cb_handle = rte_lcore_callback_register("dpmalloc", dpm_lcore_init_cb,
+							  dpm_lcore_uninit_cb, NULL);
+	if (dpm_lcore_cb_handle == NULL)
+		DPM_LOG(WARNING, "no lcore callback: unregistered threads keep their tcache");
+	if (dpm_telemetry_register() != 0)
+		DPM_LOG(WARNING, "telemetry commands not registered");
+	__atomic_store_n(&dpm_state.ready, true, __ATOMIC_RELEASE);
+	DPM_LOG(INFO, "ready: %s zones, chunk %zu KiB, %u classes, tcache %u classes",
+		zone_source->name, DPM_CHUNK >> 10, sc_nclasses, tcache_nbins());
+	return 0;
+nomem:
+	chunk_fini();
+	base_fini();
+	rtree_reset();
+	return -ENOMEM;
+}
+
+int dpm_init(const struct dpm_config *cfg)
+{
+	struct dpm_config defaults;
+	int rc;
+
+	if (cfg == NULL) {
+		dpm_config_defaults(&defaults);
+		cfg = &defaults;
+	}
+	pthread_mutex_lock(&dpm_init_lock);
+	rc = dpm_state.ready ? -EALREADY : dpm_init_locked(cfg);
+	pthread_mutex_unlock(&dpm_init_lock);
+	if (rc != 0) {
+		rte_errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+int dpm_init_hard(void)
+{
+	if (dpm_init(NULL) == 0 || rte_errno == EALREADY)
+		return 0;
+	return -1;
+}
+
+void dpm_fini(void)
+{
+	pthread_mutex_lock(&dpm_init_lock);
+	if (!dpm_state.ready) {
+		pthread_mutex_unlock(&dpm_init_lock);
+		return;
+	}
+	if (dpm_lcore_cb_handle != NULL)
+		rte_lcore_callback_unregister(dpm_lcore_cb_handle);
+	dpm_lcore_cb_handle = NULL;
+	tcache_fini();
+	__atomic_store_n(&dpm_state.ready, false, __ATOMIC_RELEASE);
+	rtree_reset();
+	chunk_fini();
+	base_fini();
+	memset(&dpm_state, 0, sizeof(dpm_state));
+	pthread_mutex_unlock(&dpm_init_lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Sockets and arenas.
+ */
+
+struct arena *dpm_arena_choose(int socket_id)
+{
+	unsigned int lcore = rte_lcore_id();
+	struct dpm_socket *ds;
+	struct arena *a;
+
+	if (lcore < RTE_MAX_LCORE) {
+		a = dpm_state.lcore_arena[lcore];
+		if (a == NULL) {
+			/* First call of this lcore: bind it to an arena of its
+			 * socket, round robin. */
+			int own = dpm_lcore_socket(lcore);
+
+			pthread_mutex_lock(&dpm_init_lock);
+			a = dpm_state.lcore_arena[lcore];
+			if (a == NULL) {
+				ds = &dpm_state.sockets[own];
+				a = ds->arenas[ds->nbound++ % ds->narenas];
+				dpm_state.lcore_socket[lcore] = own;
+				__atomic_store_n(&dpm_state.lcore_arena[lcore], a, __ATOMIC_RELEASE);
+			}
+			pthread_mutex_unlock(&dpm_init_lock);
+		}
+		if (a->socket_id == socket_id)
+			return a;
+	}
+	/* A non-lcore thread, or another socket: spread by thread id. */
+	ds = &dpm_state.sockets[socket_id];
+	return ds->arenas[(unsigned int)rte_gettid() % ds->narenas];
+}
+
+/* The socket SOCKET_ID_ANY means for the caller. */
+static int dpm_caller_socket(void)
+{
+	unsigned int lcore = rte_lcore_id();
+
+	if (lcore >= RTE_MAX_LCORE)
+		return dpm_state.default_socket;
+	if (dpm_state.lcore_arena[lcore] != NULL)
+		return dpm_state.lcore_socket[lcore];
+	return dpm_lcore_socket(lcore);
+}
+
+/* Validate a socket argument: 0 or -EINVAL, *out the socket to use. */
+static int dpm_socket_resolve(int socket_id, int *out)
+{
+	if (socket_id == SOCKET_ID_ANY) {
+		*out = dpm_caller_socket();
+		return 0;
+	}
+	if (!dpm_socket_valid(socket_id)) {
+		DPM_LOG(DEBUG, "unknown socket %d", socket_id);
+		return -EINVAL;
+	}
+	*out = socket_id;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Allocation, hard half.
+ */
+
+/* The class serving size bytes at alignment align, when a class can (small
+ * regions are aligned to the largest power of two dividing their size, large
+ * runs to the page); SC_NSIZES_MAX when a special large or a huge object
+ * is needed. */
+static unsigned int dpm_class_for(size_t size, size_t align)
+{
+	unsigned int cls;
+
+	if (size > sc_large_max)
+		return SC_NSIZES_MAX;
+	cls = sc_size2class(size);
+	if (align <= SC_QUANTUM)
+		return cls;
+	for (; cls < sc_nclasses; cls++) {
+		size_t csize = sc_class2size(cls);
+
+		if (cls >= SC_NBINS)
+			return align <= DPM_PAGE ? cls : SC_NSIZES_MAX;
+		if ((csize & (align - 1)) == 0)
+			return cls;
+	}
+	return SC_NSIZES_MAX;
+}
+
+/* One object from arena a without the tcache. */
+static void *dpm_arena_alloc(struct arena *a, size_t size, size_t align)
+{
+	unsigned int cls = dpm_class_for(size, align);
+	void *p = NULL;
+
+	if (cls < SC_NBINS)
+		return arena_bin_fill(a, cls, &p, 1) == 1 ? p : NULL;
+	if (cls < SC_NSIZES_MAX)
+		return arena_malloc_large(a, cls);
+	if (size + align - DPM_PAGE <= sc_large_max && align < DPM_CHUNK)
+		return arena_palloc_large(a, size, align);
+	return arena_malloc_huge(a, size, align);
+}
+
+/* One object on socket_id: the tcache when the caller is an lcore of that
+ * socket and the class is cached, else the arena. */
+static void *dpm_alloc_socket_once(int socket_id, size_t size, size_t align)
+{
+	struct tcache *tc = dpm_tcache_self();
+	unsigned int cls;
+
+	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
+		tc = tcache_get_hard(rte_lcore_id());
+	if (tc != NULL && tc->socket_id == socket_id) {
+		cls = dpm_class_for(size, align);
+		if (cls < tc->nbins) {
+			void *p = tcache_alloc_easy(&tc->bins[cls]);
+
+			if (p == NULL)
+				p = tcache_alloc_hard(tc, cls);
+			return p;
+		}
+	}
+	struct arena *a = dpm_arena_choose(socket_id);
+
+	return dpm_arena_alloc(a, size, align);
+}
+
+/* Sockets other than from in order of NUMA distance (ids as the tie-break:
+ * DPDK gives no distances, so "nearest" is the next id, wrapping). */
+static int dpm_fallback_next(int from, int prev)
+{
+	for (int i = 1; i < RTE_MAX_NUMA_NODES; i++) {
+		int s = (prev + i) % RTE_MAX_NUMA_NODES;
+
+		if (s == from)
+			return -1;
+		if (dpm_state.sockets[s].present)
+			return s;
+	}
+	return -1;
+}
+
+/* Allocate with the socket policy applied. */
+static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
+{
+	void *p;
+
+	if (unlikely(size > DPM_SIZE_MAX || align > DPM_SIZE_MAX)) {
+		rte_errno = E2BIG;
+		return NULL;
+	}
+	p = dpm_alloc_socket_once(socket_id, size, align);
+	if (unlikely(p == NULL) && rte_errno == ENOMEM) {
+		__atomic_fetch_add(&dpm_state.sockets[socket_id].enomem, 1, __ATOMIC_RELAXED);
+		if (dpm_state.cfg.exhaust_policy == DPM_EXHAUST_FALLBACK) {
+			for (int s = dpm_fallback_next(socket_id, socket_id); s >= 0 && p == NULL;
+			     s = dpm_fallback_next(socket_id, s)) {
+				p = dpm_alloc_socket_once(s, size, align);
+				if (p != NULL)
+					__atomic_fetch_add(&dpm_state.sockets[s].fallback_in, 1,
+							   __ATOMIC_RELAXED);
+			}
+		}
+		if (p == NULL) {
+			DPM_LOG(DEBUG, "socket %d exhausted (%zu bytes)", socket_id, size);
+			rte_errno = ENOMEM;
+		}
+	}
+	if (p != NULL && zero)
+		memset(p, 0, size);
+	return p;
+}
+
+static void *dpm_malloc_hard(size_t size)
+{
+	int socket;
+
+	if (dpm_ensure_init() != 0)
+		return NULL;
+	socket = dpm_caller_socket();
+	return dpm_alloc(socket, size, 1, false);
+}
+
+void *dpm_malloc_socket(size_t size, int socket_id)
+{
+	int socket, rc;
+
+	if (dpm_ensure_init() != 0)
+		return NULL;
+	rc = dpm_socket_resolve(socket_id, &socket);
+	if (rc != 0) {
+		rte_errno = -rc;
+		return NULL;
+	}
+	return dpm_alloc(socket, size, 1, false);
+}
+
+void *dpm_zmalloc_socket(size_t size, int socket_id)
+{
+	int socket, rc;
+
+	if (dpm_ensure_init() != 0)
+		return NULL;
+	rc = dpm_socket_resolve(socket_id, &socket);
+	if (rc != 0) {
+		rte_errno = -rc;
+		return NULL;
+	}
+	return dpm_alloc(socket, size, 1, true);
+}
+
+void *dpm_zmalloc(size_t size)
+{
+	return dpm_zmalloc_socket(size, SOCKET_ID_ANY);
+}
+
+void *dpm_calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		rte_errno = E2BIG;
+		return NULL;
+	}
+	return dpm_zmalloc_socket(total, SOCKET_ID_ANY);
+}
+
+void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id)
+{
+	int socket, rc;
+
+	if (align == 0 || (align & (align - 1)) != 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (dpm_ensure_init() != 0)
+		return NULL;
+	rc = dpm_socket_resolve(socket_id, &socket);
+	if (rc != 0) {
+		rte_errno = -rc;
+		return NULL;
+	}
+	return dpm_alloc(socket, size, align, false);
+}
+
+void *dpm_aligned_alloc(size_t align, size_t size)
+{
+	return dpm_aligned_alloc_socket(align, size, SOCKET_ID_ANY);
+}
+
+/* ------------------------------------------------------------------------
+ * Looking pointers up.
+ */
+
+/* What a valid object pointer refers to. */
+struct dpm_obj {
+	struct chunk_desc *desc;
+	unsigned int cls;          /* SC_NSIZES_MAX for huge */
+	size_t usable;
+	size_t pageind;
+};
+
+/* Validate ptr as the start of one of our objects. 0, or -EINVAL with the
+ * reason logged (not ours, interior pointer, free pages). */
+static int dpm_obj_lookup(const void *ptr, struct chunk_desc *desc, struct dpm_obj *obj)
+{
+	struct arena_chunk *chunk;
+	uint32_t bits;
+
+	if (desc == NULL) {
+		DPM_LOG(ERR, "%p was not allocated by dpmalloc", ptr);
+		return -EINVAL;
+	}
+	obj->desc = desc;
+	if (desc->kind == CHUNK_HUGE) {
+		if (ptr != desc->addr) {
+			DPM_LOG(ERR, "%p is inside a huge object at %p", ptr, desc->addr);
+			return -EINVAL;
+		}
+		obj->cls = SC_NSIZES_MAX;
+		obj->usable = desc->size;
+		return 0;
+	}
+	chunk = (struct arena_chunk *)desc;
+	obj->pageind = arena_pageind(chunk, ptr);
+	bits = chunk->map[obj->pageind];
+	switch (PM_STATE(bits)) {
+	case PM_SMALL:
+		if (arena_region_index(chunk, obj->pageind, bits, ptr) < 0) {
+			DPM_LOG(ERR, "%p is inside an object", ptr);
+			return -EINVAL;
+		}
+		obj->cls = PM_BININD(bits);
+		obj->usable = sc_class2size(obj->cls);
+		return 0;
+	case PM_LARGE:
+		if (((uintptr_t)ptr & DPM_PAGE_MASK) != 0) {
+			DPM_LOG(ERR, "%p is inside a large object", ptr);
+			return -EINVAL;
+		}
+		obj->usable = (size_t)PM_COUNT(bits) << DPM_LG_PAGE;
+		obj->cls = sc_size2class(obj->usable);
+		return 0;
+	default:
+		DPM_LOG(ERR, "%p is not a live object (double free or interior pointer)", ptr);
+		return -EINVAL;
+	}
+}
+
+/* A validated object goes back: through the tcache when the caller has one
+ * and the memory is of its socket, else to the owning arena. */
+static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
+{
+	struct tcache *tc = dpm_tcache_self();
+	struct chunk_desc *desc = obj->desc;
+
+	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && dpm_state.ready)
+		tc = tcache_get_hard(rte_lcore_id());
+	if (obj->cls == SC_NSIZES_MAX) {
+		if (tc != NULL && desc->socket_id != tc->socket_id)
+			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][desc->socket_id], 1,
+					   __ATOMIC_RELAXED);
+		arena_dalloc_huge(desc);
+		return;
+	}
+	if (tc != NULL && obj->cls < tc->nbins) {
+		if (desc->socket_id != tc->socket_id) {
+			tcache_dalloc_remote(tc, ptr);
+			return;
+		}
+		struct tcache_bin *tb = &tc->bins[obj->cls];
+
+		if (dpm_debug_checks) {
+			for (unsigned int i = 0; i < tb->ncached; i++) {
+				if (tb->avail[i] == ptr) {
+					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
+					return;
+				}
+			}
+		}
+		if (!tcache_dalloc_easy(tb, ptr))
+			tcache_dalloc_hard(tc, obj->cls, ptr);
+		tcache_event(tc);
+		return;
+	}
+	if (tc != NULL && desc->socket_id != tc->socket_id)
+		__atomic_fetch_add(&dpm_state.cross[tc->socket_id][desc->socket_id], 1, __ATOMIC_RELAXED);
+	if (obj->cls < SC_NBINS)
+		arena_bin_flush(desc->arena, obj->cls, &ptr, 1);
+	else
+		arena_dalloc_large((struct arena_chunk *)desc, obj->pageind);
+}
+
+static void dpm_free_hard(void *ptr, struct chunk_desc *desc)
+{
+	struct dpm_obj obj;
+
+	if (ptr == NULL)
+		return;
+	if (dpm_obj_lookup(ptr, desc, &obj) != 0) {
+		rte_errno = EINVAL;
+		return;
+	}
+	dpm_obj_free(ptr, &obj);
+}
+
+/* ------------------------------------------------------------------------
+ * realloc, bulk calls.
+ */
+
+void *dpm_realloc(void *ptr, size_t size)
+{
+	struct dpm_obj obj;
+	void *p;
+
+	if (ptr == NULL)
+		return dpm_malloc(size);
+	if (size == 0) {
+		dpm_free(ptr);
+		rte_errno = 0;
+		return NULL;
+	}
+	if (dpm_obj_lookup(ptr, rtree_lookup(ptr), &obj) != 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (size > DPM_SIZE_MAX) {
+		rte_errno = E2BIG;
+		return NULL;
+	}
+	if (obj.cls == SC_NSIZES_MAX) {
+		if (size > sc_large_max && arena_ralloc_huge_shrink(obj.desc, size))
+			return ptr;
+	} else if (size <= sc_large_max) {
+		unsigned int cls = sc_size2class(size);
+
+		if (cls == obj.cls)
+			return ptr;
+		if (cls >= SC_NBINS && obj.cls >= SC_NBINS &&
+		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, cls))
+			return ptr;
+	}
+	p = dpm_alloc(obj.desc->socket_id, size, 1, false);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, ptr, RTE_MIN(size, obj.usable));
+	dpm_obj_free(ptr, &obj);
+	return p;
+}
+
+unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
+{
+	struct tcache *tc;
+	unsigned int got = 0;
+
+	if (n == 0 || ptrs == NULL) {
+		rte_errno = EINVAL;
+		return 0;
+	}
+	if (dpm_ensure_init() != 0)
+		return 0;
+	tc = dpm_tcache_self();
+	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
+		tc = tcache_get_hard(rte_lcore_id());
+	if (tc != NULL && size <= SC_SMALL_MAX) {
+		/* Whole batches: the top of the stack, then straight from the
+		 * bin under one lock, not one pointer at a time. */
+		unsigned int cls = sc_size2class_lookup(size);
+		struct tcache_bin *tb = &tc->bins[cls];
+		unsigned int take = RTE_MIN(n, (unsigned int)tb->ncached);
+
+		tb->ncached -= take;
+		memcpy(ptrs, tb->avail + tb->ncached, take * sizeof(void *));
+		if (tb->ncached < tb->low_water)
+			tb->low_water = tb->ncached;
+		got = take;
+		if (got < n) {
+			tb->ran_dry = 1;
+			got += arena_bin_fill(tc->arena, cls, ptrs + got, n - got);
+		}
+		tb->nmalloc += got;
+		if (got == n)
+			return n;
+		dpm_free_bulk(ptrs, got);
+		rte_errno = ENOMEM;
+		return 0;
+	}
+	for (got = 0; got < n; got++) {
+		ptrs[got] = dpm_malloc(size);
+		if (ptrs[got] == NULL) {
+			dpm_free_bulk(ptrs, got);
+			rte_errno = ENOMEM;
+			return 0;
+		}
+	}
+	return n;
+}
+
+void dpm_free_bulk(void **ptrs, unsigned int n)
+{
+	void *batch[64];
+	unsigned int k = 0, i;
+
+	if (ptrs == NULL)
+		return;
+	if (dpm_tcache_self() != NULL) {
+		for (i = 0; i < n; i++)
+			dpm_free(ptrs[i]);
+		return;
+	}
+	/* No tcache: validate each, then return small objects to their bins
+	 * in groups, one lock per group. */
+	for (i = 0; i < n; i++) {
+		struct dpm_obj obj;
+
+		if (ptrs[i] == NULL)
+			continue;
+		if (dpm_obj_lookup(ptrs[i], rtree_lookup(ptrs[i]), &obj) != 0) {
+			rte_errno = EINVAL;
+			continue;
+		}
+		if (obj.cls >= SC_NBINS) {
+			dpm_obj_free(ptrs[i], &obj);
+			continue;
+		}
+		batch[k++] = ptrs[i];
+		if (k == RTE_DIM(batch)) {
+			tcache_return_batch(batch, k, UINT32_MAX);
+			k = 0;
+		}
+	}
+	if (k > 0)
+		tcache_return_batch(batch, k, UINT32_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * Queries and maintenance.
+ */
+
+size_t dpm_usable_size(const void *ptr)
+{
+	struct dpm_obj obj;
+
+	if (ptr == NULL)
+		return 0;
+	if (dpm_obj_lookup(ptr, rtree_lookup(ptr), &obj) != 0) {
+		rte_errno = EINVAL;
+		return 0;
+	}
+	return obj.usable;
+}
+
+bool dpm_owns(const void *ptr)
+{
+	return rtree_lookup(ptr) != NULL;
+}
+
+int dpm_socket_of(const void *ptr)
+{
+	struct chunk_desc *desc = rtree_lookup(ptr);
+
+	if (desc == NULL) {
+		rte_errno = EINVAL;
+		return -1;
+	}
+	return desc->socket_id;
+}
+
+rte_iova_t dpm_virt2iova(const void *ptr)
+{
+	rte_iova_t iova;
+
+	if (rtree_lookup(ptr) == NULL) {
+		rte_errno = EINVAL;
+		return RTE_BAD_IOVA;
+	}
+	iova = zone_source->virt2iova(NULL, ptr);
+	if (iova == RTE_BAD_IOVA)
+		rte_errno = EINVAL;
+	return iova;
+}
+
+size_t dpm_trim_socket(int socket_id)
+{
+	struct dpm_socket *ds;
+
+	if (!__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE) || !dpm_socket_valid(socket_id)) {
+		rte_errno = EINVAL;
+		return 0;
+	}
+	ds = &dpm_state.sockets[socket_id];
+	for (unsigned int i = 0; i < ds->narenas; i++)
+		arena_release_spare(ds->arenas[i]);
+	return chunk_trim(socket_id, false);
+}
+
+size_t dpm_trim(void)
+{
+	size_t bytes = 0;
+
+	if (!__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE))
+		return 0;
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (dpm_state.sockets[s].present)
+			bytes += dpm_trim_socket(s);
+	return bytes;
+}
+
+void dpm_tcache_flush(void)
+{
+	struct tcache *tc = dpm_tcache_self();
+
+	if (tc != NULL)
+		tcache_flush_all(tc);
+}

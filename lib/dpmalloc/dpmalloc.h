@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPMALLOC_H
+#define DPMALLOC_H
+
+/**
+ * @file
+ * dpmalloc: a jemalloc-style allocator for DPDK.
+ *
+ * All memory comes from hugepage-backed DPDK memzones, reserved in spans
+ * that grow geometrically and are carved into chunks. Each NUMA socket has
+ * its own set of arenas; each lcore owns a thread cache (tcache) found by
+ * rte_lcore_id(). Threads that are not lcores may call every function too:
+ * they bypass the tcache and take the locked arena path.
+ *
+ * Error convention: functions returning a pointer return NULL and set
+ * rte_errno; functions returning int return a negative value (-1) and set
+ * rte_errno. Every function except dpm_init() initialises the library with
+ * default settings on first use; before rte_eal_init() has run, every call
+ * fails with rte_errno = E_RTE_NO_CONFIG.
+ *
+ * Thread safety: unless a function says otherwise, any lcore, any thread
+ * registered with rte_thread_register(), and any plain pthread may call it
+ * at any time, concurrently with every other function except dpm_fini().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_memory.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with hidden visibility; these are its exports. */
+#pragma GCC visibility push(default)
+
+/** Version of this header, major * 10000 + minor * 100 + patch. */
+#define DPM_VERSION 100
+
+/** What to do when the socket asked for has no memory left. */
+enum dpm_exhaust_policy {
+	/** Fail with NULL and rte_errno = ENOMEM (default). */
+	DPM_EXHAUST_STRICT = 0,
+	/** Serve from the nearest other socket with memory; counted per pair. */
+	DPM_EXHAUST_FALLBACK = 1,
+};
+
+/** Where chunks come from. */
+enum dpm_zone_source {
+	/** DPDK memzones (hugepages, or 4 KiB pages under --no-huge). */
+	DPM_ZONE_MEMZONE = 0,
+	/**
+	 * Anonymous memory labelled with any socket id. For tests that simulate
+	 * sockets the machine does not have; not hugepage-backed, and
+	 * dpm_virt2iova() returns RTE_BAD_IOVA for it.
+	 */
+	DPM_ZONE_ANON = 1,
+};
+
+/**
+ * Library configuration. Fill it with dpm_config_defaults() first, then
+ * change the fields you care about: new fields get sane defaults that way.
+ */
+struct dpm_config {
+	/** Size of the first span reserved per socket (rounded up to chunks). */
+	size_t first_span_size;
+	/** Spans grow geometrically with the footprint up to this size. */
+	size_t max_span_size;
+	/** Arenas per socket; 0 means one per enabled lcore of the socket. */
+	unsigned int arenas_per_socket;
+	/** Chunk source (see enum dpm_zone_source). */
+	enum dpm_zone_source zone_source;
+	/**
+	 * With DPM_ZONE_ANON: simulate this many sockets, ids 0 .. n-1
+	 * (at most RTE_MAX_NUMA_NODES); 0 means the sockets DPDK reports.
+	 * Pair it with lcore_socket to map lcores onto them.
+	 */
+	unsigned int sim_sockets;
+	/** What to do when a socket is exhausted. */
+	enum dpm_exhaust_policy exhaust_policy;
+	/**
+	 * Per-socket cap in bytes of memory reserved from the zone source,
+	 * indexed by socket id; 0 means no cap.
+	 */
+	size_t socket_limit[RTE_MAX_NUMA_NODES];
+	/**
+	 * Spans completely free for this many milliseconds are given back to
+	 * DPDK from a slow path; 0 keeps them until dpm_trim().
+	 */
+	uint64_t span_decay_ms;
+	/** Enable the per-lcore thread caches. */
+	bool tcache_enable;
+	/** Largest size cached by the tcache (small classes are always cached). */
+	size_t tcache_max_size;
+	/**
+	 * Optional: the socket an lcore belongs to. NULL means
+	 * rte_lcore_to_socket_id(). Tests use it to simulate a topology.
+	 */
+	int (*lcore_socket)(unsigned int lcore_id);
+	/**
+	 * Socket for threads that are not lcores when they pass SOCKET_ID_ANY;
+	 * SOCKET_ID_ANY (the default) means the first socket with memory.
+	 */
+	int non_lcore_socket;
+};
+
+/**
+ * Fill a configuration with the defaults.
+ *
+ * @param cfg
+ *   The configuration to fill; must not be NULL.
+ */
+void dpm_config_defaults(struct dpm_config *cfg);
+
+/**
+ * Initialise dpmalloc explicitly.
+ *
+ * Optional: the first allocation initialises with defaults. Call it after
+ * rte_eal_init() and before any other dpm_ function to choose a
+ * configuration. May be called from any thread.
+ *
+ * @param cfg
+ *   The configuration, or NULL for the defaults.
+ * @return
+ *   0 on success; -1 with rte_errno set:
+ *   - E_RTE_NO_CONFIG: rte_eal_init() has not run.
+ *   - EALREADY: already initialised (the configuration was not applied).
+ *   - EINVAL: an invalid configuration field.
+ *   - ENOMEM: the initial metadata could not be reserved.
+ */
+int dpm_init(const struct dpm_config *cfg);
+
+/**
+ * Shut dpmalloc down and release every memzone it reserved.
+ *
+ * Every pointer it handed out becomes invalid. Must be called when no
+ * other thread is using dpmalloc. The library may be initialised again
+ * afterwards.
+ */
+void dpm_fini(void);
+
+/**
+ * Allocate size bytes on the calling lcore's socket.
+ *
+ * @param size
+ *   Bytes to allocate. 0 returns a unique minimal object.
+ * @return
+ *   A pointer aligned to at least 16 bytes (to the size class's natural
+ *   alignment), or NULL with rte_errno set:
+ *   - ENOMEM: the socket is exhausted (and the policy is strict).
+ *   - E2BIG: size is too large to ever be satisfied.
+ *   - E_RTE_NO_CONFIG: rte_eal_init() has not run.
+ */
+void *dpm_malloc(size_t size);
+
+/**
+ * Like dpm_malloc(), and the memory is zeroed.
+ */
+void *dpm_zmalloc(size_t size);
+
+/**
+ * Allocate an array of n elements of size bytes each, zeroed.
+ *
+ * @return
+ *   As dpm_malloc(); NULL with rte_errno = E2BIG when n * size overflows.
+ */
+void *dpm_calloc(size_t n, size_t size);
+
+/**
+ * Change the size of an allocation, keeping its contents up to the
+ * smaller of the two sizes.
+ *
+ * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr and
+ * returns NULL with rte_errno = 0. The object stays in place when its size
+ * class does not change, or when a large object can grow or shrink into
+ * neighbouring pages. The new object is on the socket of the old one.
+ *
+ * @return
+ *   The (possibly moved) object, or NULL with rte_errno set, in which case
+ *   ptr is untouched: ENOMEM, E2BIG, or EINVAL for a pointer dpmalloc does
+ *   not own.
+ */
+void *dpm_realloc(void *ptr, size_t size);
+
+/**
+ * Allocate size bytes aligned to align.
+ *
+ * @param align
+ *   A power of two. Any power of two up to the chunk size (and beyond, for
+ *   huge objects) is accepted.
+ * @return
+ *   As dpm_malloc(); NULL with rte_errno = EINVAL when align is not a power
+ *   of two.
+ */
+void *dpm_aligned_alloc(size_t align, size_t size);
+
+/**
+ * Allocate size bytes on a given socket.
+ *
+ * @param socket_id
+ *   The DPDK socket id, or SOCKET_ID_ANY for the caller's socket
+ *   (rte_socket_id(); for a non-lcore thread, dpm_config.non_lcore_socket).
+ * @return
+ *   As dpm_malloc(); EINVAL for a socket id dpmalloc does not know.
+ */
+void *dpm_malloc_socket(size_t size, int socket_id);
+
+/** Like dpm_malloc_socket(), and the memory is zeroed. */
+void *dpm_zmalloc_socket(size_t size, int socket_id);
+
+/** Like dpm_aligned_alloc(), on the given socket (see dpm_malloc_socket()). */
+void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id);
+
+/**
+ * Free an object. NULL is a no-op.
+ *
+ * The object returns to the socket it came from, whichever lcore frees it.
+ * A pointer dpmalloc does not own, or an interior pointer, is refused: an
+ * error is logged and nothing changes. A double free is detected on the
+ * arena path; objects parked in a tcache are checked only in builds with
+ * debug checks.
+ */
+void dpm_free(void *ptr);
+
+/**
+ * Free an object whose allocation size the caller knows.
+ *
+ * Faster than dpm_free(): the size class comes from size, so no ownership
+ * look-up is done beyond the chunk header. ptr must come from dpmalloc and
+ * size must be the size passed when it was allocated (or any size with the
+ * same class). NULL is a no-op.
+ */
+void dpm_free_sized(void *ptr, size_t size);
+
+/**
+ * Allocate n objects of size bytes each on the caller's socket.
+ *
+ * All or nothing: either all n pointers are written to ptrs, or none.
+ *
+ * @return
+ *   n on success; 0 with rte_errno set (as dpm_malloc()) on failure, or
+ *   when n is 0.
+ */
+unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size);
+
+/**
+ * Free n objects, each as dpm_free(). NULL entries are skipped.
+ */
+void dpm_free_bulk(void **ptrs, unsigned int n);
+
+/**
+ * Bytes usable in an object (at least the size asked for).
+ *
+ * @return
+ *   The usable size; 0 for NULL or for a pointer dpmalloc does not own
+ *   (with rte_errno = EINVAL for the latter).
+ */
+size_t dpm_usable_size(const void *ptr);
+
+/**
+ * Tell whether ptr is the start of a live-or-cached object of dpmalloc's,
+ * or lies inside memory dpmalloc manages.
+ *
+ * @return
+ *   true if ptr points into a chunk dpmalloc owns.
+ */
+bool dpm_owns(const void *ptr);
+
+/**
+ * The socket an object's memory belongs to.
+ *
+ * @return
+ *   The socket id; -1 with rte_errno = EINVAL for a foreign pointer.
+ */
+int dpm_socket_of(const void *ptr);
+
+/**
+ * IO address of an object, for handing it to hardware.
+ *
+ * @return
+ *   The IOVA; RTE_BAD_IOVA with rte_errno = EINVAL for a foreign pointer,
+ *   or when the memory has no IOVA (DPM_ZONE_ANON).
+ */
+rte_iova_t dpm_virt2iova(const void *ptr);
+
+/**
+ * Give every completely free span back to DPDK (rte_memzone_free()).
+ *
+ * Takes socket locks; not for fast paths. Objects cached in tcaches keep
+ * their spans; call dpm_tcache_flush() on each lcore first for a full trim.
+ *
+ * @return
+ *   The number of bytes given back.
+ */
+size_t dpm_trim(void);
+
+/**
+ * Like dpm_trim() for one socket.
+ *
+ * @return
+ *   Bytes given back; 0 with rte_errno = EINVAL for an unknown socket.
+ */
+size_t dpm_trim_socket(int socket_id);
+
+/**
+ * Return the calling lcore's cached objects to their arenas.
+ *
+ * Safe to call from any thread; a no-op on threads without a tcache.
+ */
+void dpm_tcache_flush(void);
+
+/** Per-socket statistics, summed on demand. */
+struct dpm_socket_stats {
+	int socket_id;            /**< DPDK socket id */
+	unsigned int arenas;      /**< arenas of this socket */
+	uint64_t spans;           /**< spans (memzones) held now */
+	uint64_t spans_reserved;  /**< spans reserved since init */
+	uint64_t spans_returned;  /**< spans given back since init */
+	uint64_t bytes_reserved;  /**< bytes of the spans held now */
+	uint64_t bytes_retained;  /**< of those, bytes in completely free spans */
+	uint64_t bytes_metadata;  /**< bytes reserved for metadata (never returned before dpm_fini()) */
+	uint64_t chunks_used;     /**< chunks in use by arenas or huge objects */
+	uint64_t bytes_allocated; /**< bytes in live objects (class sizes), tcaches included */
+	uint64_t nmalloc;         /**< allocations served from this socket */
+	uint64_t nfree;           /**< frees returned to this socket */
+	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets */
+	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
+	uint64_t enomem;          /**< allocations refused for lack of memory */
+};
+
+/**
+ * Read a socket's statistics.
+ *
+ * @return
+ *   0, or -1 with rte_errno = EINVAL for an unknown socket.
+ */
+int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out);
+
+/** Per size class statistics of one socket. */
+struct dpm_class_stats {
+	size_t size;          /**< the class's size in bytes */
+	uint64_t nmalloc;     /**< regions handed out by arenas (to tcaches or callers) */
+	uint64_t nfree;       /**< regions given back to arenas */
+	uint64_t curregs;     /**< regions live or cached now */
+	uint64_t curruns;     /**< runs of this class now (small classes) */
+};
+
+/** Number of size classes below huge (small and large). */
+unsigned int dpm_class_count(void);
+
+/** Size of class cls in bytes, or 0 past the last class. */
+size_t dpm_class_size(unsigned int cls);
+
+/**
+ * Read one class's statistics on one socket.
+ *
+ * @return
+ *   0, or -1 with rte_errno = EINVAL.
+ */
+int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out);
+
+/** Per-lcore statistics (written by the lcore only, read relaxed). */
+struct dpm_lcore_stats {
+	unsigned int lcore_id;
+	int socket_id;              /**< the lcore's socket as dpmalloc sees it */
+	uint64_t nmalloc;           /**< allocations by this lcore through its tcache */
+	uint64_t nfree;             /**< frees by this lcore through its tcache */
+	uint64_t tcache_fills;      /**< batches taken from arenas */
+	uint64_t tcache_flushes;    /**< batches given back to arenas */
+	uint64_t tcache_gc;         /**< GC passes */
+	uint64_t tcache_cached;     /**< objects in the tcache now */
+	uint64_t remote_frees;      /**< frees of another socket's memory */
+};
+
+/**
+ * Read one lcore's statistics.
+ *
+ * @return
+ *   0, or -1 with rte_errno = EINVAL (lcore id out of range) or ENOENT
+ *   (the lcore has never called dpmalloc).
+ */
+int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
+
+/**
+ * Count of cross-socket frees from lcores of socket from to memory of
+ * socket to (both DPDK socket ids).
+ */
+uint64_t dpm_stats_cross_socket(int from, int to);
+
+/**
+ * Number of memzones dpmalloc holds now (all sockets).
+ */
+unsigned int dpm_memzone_count(void);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPMALLOC_H */

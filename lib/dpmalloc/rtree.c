@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "base.h"
+#include "rtree.h"
+
+struct rtree_leaf *rtree_root[(size_t)1 << RTREE_ROOT_BITS];
+
+/* Serialises writers; readers never take it. */
+static pthread_mutex_t rtree_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Leaf for key, created on demand. Called with the write lock. */
+static struct rtree_leaf *rtree_leaf_get_locked(uintptr_t key, int socket_id)
+{
+	struct rtree_leaf **slot = &rtree_root[key >> RTREE_LEAF_BITS];
+	struct rtree_leaf *leaf = *slot;
+
+	if (leaf == NULL) {
+		leaf = base_alloc(socket_id, sizeof(*leaf));  /* zeroed */
+		if (leaf == NULL)
+			return NULL;
+		__atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
+	}
+	return leaf;
+}
+
+int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id)
+{
+	uintptr_t key = (uintptr_t)addr >> DPM_LG_CHUNK;
+	int rc = 0;
+
+	if ((key + nchunks - 1) >> RTREE_KEY_BITS)
+		return -EINVAL;
+	pthread_mutex_lock(&rtree_write_lock);
+	for (size_t i = 0; i < nchunks; i++, key++) {
+		struct rtree_leaf *leaf;
+
+		if (desc == NULL) {             /* unmapping never creates leaves */
+			leaf = rtree_root[key >> RTREE_LEAF_BITS];
+			if (leaf == NULL)
+				continue;
+		} else {
+			leaf = rtree_leaf_get_locked(key, socket_id);
+		}
+		if (leaf == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		__atomic_store_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], desc, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&rtree_write_lock);
+	return rc;
+}
+
+void rtree_reset(void)
+{
+	pthread_mutex_lock(&rtree_write_lock);
+	memset(rtree_root, 0, sizeof(rtree_root));
+	pthread_mutex_unlock(&rtree_write_lock);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_RTREE_H
+#define DPM_RTREE_H
+
+/*
+ * Radix tree from a chunk's address to its descriptor.
+ *
+ *   address bits:  47 ........ 35 | 34 ........ 21 | 20 ....... 0
+ *                  root index      leaf index       offset in chunk
+ *                  (RTREE_ROOT_BITS)(RTREE_LEAF_BITS)  (DPM_LG_CHUNK)
+ *
+ * The root is a static array; leaves come from base and are never freed.
+ * Readers take no lock: a leaf is published with a release store after it
+ * is zeroed, and an entry is published with a release store after the
+ * descriptor it points to is complete, so a reader that sees a pointer sees
+ * what it points to. Writers serialise on one lock. An address outside the
+ * tree's range, or whose leaf or entry is unset, is not ours.
+ */
+
+#include <stdint.h>
+
+#include "dpm_private.h"
+
+struct chunk_desc;
+
+#define RTREE_KEY_BITS (DPM_LG_VADDR - DPM_LG_CHUNK)
+#define RTREE_LEAF_BITS (RTREE_KEY_BITS / 2)
+#define RTREE_ROOT_BITS (RTREE_KEY_BITS - RTREE_LEAF_BITS)
+#define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
+
+struct rtree_leaf {
+	struct chunk_desc *entry[RTREE_LEAF_LEN];
+};
+
+extern struct rtree_leaf *rtree_root[(size_t)1 << RTREE_ROOT_BITS];
+
+/* Descriptor of the chunk holding addr, or NULL. Lock-free. */
+static inline struct chunk_desc *rtree_lookup(const void *addr)
+{
+	uintptr_t key = (uintptr_t)addr >> DPM_LG_CHUNK;
+	struct rtree_leaf *leaf;
+
+	if (unlikely(key >> RTREE_KEY_BITS))
+		return NULL;
+	leaf = __atomic_load_n(&rtree_root[key >> RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
+	if (unlikely(leaf == NULL))
+		return NULL;
+	return __atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], __ATOMIC_ACQUIRE);
+}
+
+/* Map nchunks chunks from addr to desc (NULL unmaps). 0 or -ENOMEM (no
+ * memory for a leaf) or -EINVAL (address out of range). */
+int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id);
+
+/* Forget every mapping (leaves stay allocated until base_fini()). */
+void rtree_reset(void);
+
+#endif /* DPM_RTREE_H */

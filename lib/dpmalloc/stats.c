@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/*
+ * Statistics, summed on demand from the counters kept next to the state
+ * they count: bins and arenas (under the locks they already take), chunks
+ * per socket, tcaches (single writer, read relaxed here).
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "base.h"
+#include "chunk.h"
+#include "dpm_state.h"
+#include "tcache.h"
+
+static bool stats_ready(void)
+{
+	if (dpm_ensure_init() != 0)
+		return false;
+	return true;
+}
+
+unsigned int dpm_class_count(void)
+{
+	return stats_ready() ? sc_nclasses : 0;
+}
+
+size_t dpm_class_size(unsigned int cls)
+{
+	return stats_ready() && cls < sc_nclasses ? sc_class2size(cls) : 0;
+}
+
+int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out)
+{
+	struct dpm_socket *ds;
+
+	if (!stats_ready())
+		return -1;
+	if (!dpm_socket_valid(socket_id) || cls >= sc_nclasses || out == NULL) {
+		rte_errno = EINVAL;
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->size = sc_class2size(cls);
+	ds = &dpm_state.sockets[socket_id];
+	for (unsigned int i = 0; i < ds->narenas; i++)
+		arena_class_stats_add(ds->arenas[i], cls, &out->nmalloc, &out->nfree, &out->curregs,
+				      &out->curruns);
+	return 0;
+}
+
+int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out)
+{
+	struct chunk_socket_stats cs;
+	struct dpm_socket *ds;
+	uint64_t huge_nmalloc = 0, huge_nfree = 0, huge_bytes = 0;
+
+	if (!stats_ready())
+		return -1;
+	if (!dpm_socket_valid(socket_id) || out == NULL) {
+		rte_errno = EINVAL;
+		return -1;
+	}
+	ds = &dpm_state.sockets[socket_id];
+	memset(out, 0, sizeof(*out));
+	out->socket_id = socket_id;
+	out->arenas = ds->narenas;
+	chunk_stats(socket_id, &cs);
+	out->spans = cs.spans;
+	out->spans_reserved = cs.spans_reserved;
+	out->spans_returned = cs.spans_returned;
+	out->bytes_reserved = cs.bytes_reserved;
+	out->bytes_retained = cs.bytes_retained;
+	out->bytes_metadata = base_footprint(socket_id);
+	out->chunks_used = cs.chunks_used;
+
+	for (unsigned int cls = 0; cls < sc_nclasses; cls++) {
+		uint64_t nmalloc = 0, nfree = 0, cur = 0, runs = 0;
+
+		for (unsigned int i = 0; i < ds->narenas; i++)
+			arena_class_stats_add(ds->arenas[i], cls, &nmalloc, &nfree, &cur, &runs);
+		out->nmalloc += nmalloc;
+		out->nfree += nfree;
+		out->bytes_allocated += cur * sc_class2size(cls);
+	}
+	for (unsigned int i = 0; i < ds->narenas; i++)
+		arena_huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
+	out->nmalloc += huge_nmalloc;
+	out->nfree += huge_nfree;
+	out->bytes_allocated += huge_bytes;
+
+	for (int from = 0; from < RTE_MAX_NUMA_NODES; from++)
+		if (from != socket_id)
+			out->remote_frees_in += __atomic_load_n(&dpm_state.cross[from][socket_id],
+								__ATOMIC_RELAXED);
+	out->fallback_in = __atomic_load_n(&ds->fallback_in, __ATOMIC_RELAXED);
+	out->enomem = __atomic_load_n(&ds->enomem, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out)
+{
+	struct tcache *tc;
+
+	if (!stats_ready())
+		return -1;
+	if (lcore_id >= RTE_MAX_LCORE || out == NULL) {
+		rte_errno = EINVAL;
+		return -1;
+	}
+	tc = __atomic_load_n(&tcache_of[lcore_id], __ATOMIC_ACQUIRE);
+	if (tc == NULL && __atomic_load_n(&dpm_state.lcore_arena[lcore_id], __ATOMIC_ACQUIRE) == NULL) {
+		rte_errno = ENOENT;
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->lcore_id = lcore_id;
+	out->socket_id = dpm_state.lcore_socket[lcore_id];
+	if (tc == NULL)
+		return 0;
+	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
+		const struct tcache_bin *tb = &tc->bins[cls];
+
+		out->nmalloc += dpm_counter_read(&tb->nmalloc);
+		out->nfree += dpm_counter_read(&tb->nfree);
+		out->tcache_cached += __atomic_load_n(&tb->ncached, __ATOMIC_RELAXED);
+	}
+	out->tcache_fills = dpm_counter_read(&tc->fills);
+	out->tcache_flushes = dpm_counter_read(&tc->flushes);
+	out->tcache_gc = dpm_counter_read(&tc->gc_runs);
+	out->remote_frees = dpm_counter_read(&tc->remote_frees);
+	return 0;
+}
+
+uint64_t dpm_stats_cross_socket(int from, int to)
+{
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+		return 0;
+	return __atomic_load_n(&dpm_state.cross[from][to], __ATOMIC_RELAXED);
+}
+
+unsigned int dpm_memzone_count(void)
+{
+	return chunk_zone_count() + base_zone_count();
+}

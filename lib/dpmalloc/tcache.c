@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/* Thread caches: the hard halves (fill, flush, GC, remote frees). The easy
+ * halves are inline in tcache.h. */
+
+#include <string.h>
+
+#include "base.h"
+#include "chunk.h"
+#include "dpm_state.h"
+#include "tcache.h"
+
+struct tcache *tcache_of[RTE_MAX_LCORE];
+
+/* Kept across unregistration so a thread taking the lcore id again reuses
+ * the memory (base memory is never freed). */
+static struct tcache *tcache_spare[RTE_MAX_LCORE];
+static pthread_mutex_t tcache_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned int tcache_nbins_cfg;
+static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
+static size_t tcache_slots_total;
+
+/* Capacity per class: twice a run's regions, within [20, 200], as jemalloc
+ * sizes it -- enough that a fill is a useful batch, small enough that a
+ * cache of idle objects does not pin many runs. Large classes: 20. */
+void tcache_boot(const struct dpm_config *cfg)
+{
+	unsigned int cls;
+
+	tcache_nbins_cfg = 0;
+	tcache_slots_total = 0;
+	if (!cfg->tcache_enable)
+		return;
+	for (cls = 0; cls < sc_nclasses && cls < TCACHE_NBINS_MAX; cls++) {
+		size_t size = sc_class2size(cls);
+
+		if (cls >= SC_NBINS && size > cfg->tcache_max_size)
+			break;
+		if (cls < SC_NBINS)
+			tcache_capacity[cls] = (uint16_t)RTE_MAX(20, RTE_MIN(200, 2 * sc_bin_info[cls].nregs));
+		else
+			tcache_capacity[cls] = 20;
+		tcache_slots_total += tcache_capacity[cls];
+	}
+	tcache_nbins_cfg = cls;
+}
+
+unsigned int tcache_nbins(void)
+{
+	return tcache_nbins_cfg;
+}
+
+static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->lcore_id = lcore_id;
+	tc->socket_id = dpm_state.lcore_socket[lcore_id];
+	tc->arena = dpm_state.lcore_arena[lcore_id];
+	tc->nbins = tcache_nbins_cfg;
+	tc->gc_ticker = TCACHE_GC_INCR;
+	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
+		struct tcache_bin *tb = &tc->bins[cls];
+
+		tb->avail = slots;
+		tb->ncached_max = tcache_capacity[cls];
+		tb->lg_fill_div = 1;
+		slots += tb->ncached_max;
+	}
+}
+
+struct tcache *tcache_get_hard(unsigned int lcore_id)
+{
+	struct tcache *tc;
+	void **slots;
+
+	if (tcache_nbins_cfg == 0 || lcore_id >= RTE_MAX_LCORE)
+		return NULL;
+	if (dpm_arena_choose(dpm_lcore_socket(lcore_id)) == NULL)  /* binds the lcore */
+		return NULL;
+	pthread_mutex_lock(&tcache_create_lock);
+	tc = tcache_of[lcore_id];
+	if (tc == NULL) {
+		tc = tcache_spare[lcore_id];
+		if (tc == NULL) {
+			int socket = dpm_state.lcore_socket[lcore_id];
+
+			tc = base_alloc(socket, sizeof(*tc) + tcache_slots_total * sizeof(void *));
+			tcache_spare[lcore_id] = tc;
+		}
+		if (tc != NULL) {
+			slots = (void **)(tc + 1);
+			tcache_init(tc, slots, lcore_id);
+			__atomic_store_n(&tcache_of[lcore_id], tc, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&tcache_create_lock);
+	return tc;
+}
+
+/* ------------------------------------------------------------------------
+ * Returning objects to their arenas, grouped.
+ */
+
+/* Class of a live object of an arena chunk (small or large). */
+static unsigned int tcache_class_of(const void *ptr)
+{
+	struct arena_chunk *chunk = arena_chunk_of(ptr);
+	uint32_t bits = chunk->map[arena_pageind(chunk, ptr)];
+
+	if (PM_STATE(bits) == PM_SMALL)
+		return PM_BININD(bits);
+	return sc_size2class((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
+}
+
+/*
+ * Return n objects to their arenas. Objects are grouped by (arena, class)
+ * so each bin lock is taken once per group: the first object picks the
+ * group, matching objects move to the group buffer, others are compacted
+ * for the next round. Rounds are as many as groups (usually one or two).
+ */
+void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls)
+{
+	void *group[256];
+
+	while (n > 0) {
+		struct arena *a = arena_chunk_of(ptrs[0])->desc.arena;
+		unsigned int c = cls != UINT32_MAX ? cls : tcache_class_of(ptrs[0]);
+		unsigned int k = 0, rest = 0, i;
+
+		for (i = 0; i < n; i++) {
+			void *p = ptrs[i];
+
+			if (k < RTE_DIM(group) && arena_chunk_of(p)->desc.arena == a &&
+			    (cls != UINT32_MAX || tcache_class_of(p) == c))
+				group[k++] = p;
+			else
+				ptrs[rest++] = p;
+		}
+		if (c < SC_NBINS) {
+			arena_bin_flush(a, c, group, k);
+		} else {
+			for (i = 0; i < k; i++) {
+				struct arena_chunk *chunk = arena_chunk_of(group[i]);
+
+				arena_dalloc_large(chunk, arena_pageind(chunk, group[i]));
+			}
+		}
+		n = rest;
+	}
+}
+
+/* Give back the n oldest objects of a stack. */
+static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
+{
+	if (n == 0)
+		return;
+	tcache_return_batch(tb->avail, n, cls);
+	memmove(tb->avail, tb->avail + n, (tb->ncached - n) * sizeof(void *));
+	tb->ncached -= n;
+	if (tb->low_water > tb->ncached)
+		tb->low_water = tb->ncached;
+}
+
+static void tcache_remote_flush(struct tcache *tc)
+{
+	unsigned int n = tc->nremote;
+
+	if (n == 0)
+		return;
+	/* Count per destination socket: one atomic per socket per batch. */
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		uint64_t k = 0;
+
+		for (unsigned int i = 0; i < n; i++)
+			k += arena_chunk_of(tc->remote[i])->desc.socket_id == s;
+		if (k != 0)
+			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], k, __ATOMIC_RELAXED);
+	}
+	tc->nremote = 0;
+	tcache_return_batch(tc->remote, n, UINT32_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * Hard halves.
+ */
+
+void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	void *p;
+
+	tb->ran_dry = 1;
+	if (cls >= SC_NBINS) {
+		p = arena_malloc_large(tc->arena, cls);
+		if (p != NULL)
+			tb->nmalloc++;
+		return p;
+	}
+	unsigned int want = RTE_MAX(1u, (unsigned int)tb->ncached_max >> tb->lg_fill_div);
+	unsigned int got = arena_bin_fill(tc->arena, cls, tb->avail, want);
+
+	if (got == 0)
+		return NULL;
+	tc->fills++;
+	tb->ncached = (uint16_t)got;
+	return tcache_alloc_easy(tb);
+}
+
+void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+
+	tcache_bin_flush_oldest(tb, cls, tb->ncached_max / 2);
+	tc->flushes++;
+	tcache_dalloc_easy(tb, ptr);
+}
+
+void tcache_dalloc_remote(struct tcache *tc, void *ptr)
+{
+	tc->remote[tc->nremote++] = ptr;
+	tc->remote_frees++;
+	if (tc->nremote == TCACHE_REMOTE_MAX)
+		tcache_remote_flush(tc);
+}
+
+void tcache_event_hard(struct tcache *tc)
+{
+	unsigned int cls = tc->gc_next;
+	struct tcache_bin *tb = &tc->bins[cls];
+
+	tc->gc_ticker = TCACHE_GC_INCR;
+	tc->gc_next = cls + 1 < tc->nbins ? cls + 1 : 0;
+	tc->gc_runs++;
+	if (tb->low_water > 0) {
+		/* Objects nobody asked for since the last visit: return 3/4 of
+		 * them and fill less next time. */
+		tcache_bin_flush_oldest(tb, cls, tb->low_water - tb->low_water / 4);
+		if (cls < SC_NBINS && (tb->ncached_max >> (tb->lg_fill_div + 1)) >= 1 &&
+		    tb->lg_fill_div < TCACHE_LG_FILL_DIV_MAX)
+			tb->lg_fill_div++;
+	} else if (tb->ran_dry && tb->lg_fill_div > 1) {
+		tb->lg_fill_div--;
+	}
+	tb->low_water = tb->ncached;
+	tb->ran_dry = 0;
+	tcache_remote_flush(tc);
+	chunk_decay_tick(tc->socket_id);
+}
+
+void tcache_flush_all(struct tcache *tc)
+{
+	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
+		struct tcache_bin *tb = &tc->bins[cls];
+
+		tcache_bin_flush_oldest(tb, cls, tb->ncached);
+		tb->low_water = 0;
+	}
+	tcache_remote_flush(tc);
+}
+
+void tcache_destroy(unsigned int lcore_id)
+{
+	struct tcache *tc;
+
+	if (lcore_id >= RTE_MAX_LCORE)
+		return;
+	pthread_mutex_lock(&tcache_create_lock);
+	tc = tcache_of[lcore_id];
+	__atomic_store_n(&tcache_of[lcore_id], NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&tcache_create_lock);
+	if (tc != NULL)
+		tcache_flush_all(tc);
+}
+
+void tcache_fini(void)
+{
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
+		tcache_destroy(i);
+		tcache_spare[i] = NULL;   /* its memory goes with base */
+	}
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_TCACHE_H
+#define DPM_TCACHE_H
+
+/*
+ * Per-lcore thread caches.
+ *
+ * One tcache per lcore id, found through tcache_of[rte_lcore_id()] (no
+ * TLS-keyed data). Per class a stack of cached pointers:
+ *
+ *   avail[0] ... avail[ncached-1] | empty ... | avail[ncached_max-1]
+ *   oldest                newest (popped and pushed here)
+ *
+ * A miss fills a batch (ncached_max >> lg_fill_div) from the arena bin under
+ * one lock; a push onto a full stack flushes the oldest half, grouped by
+ * arena so each bin lock is taken once per group. Only the owning lcore
+ * touches its tcache, so the easy paths take no lock and no atomic.
+ *
+ * GC runs from the lcore's own calls: every TCACHE_GC_INCR events one class
+ * is examined; objects that stayed unused since the last visit (the low
+ * water mark) are flushed, 3/4 of them, and that class's fill halves; a
+ * class that ran dry since its last visit doubles its fill.
+ *
+ * Frees of another socket's memory never enter the stacks: they go to a
+ * small remote buffer that is sent home in per-arena batches. Frees of
+ * memory of another arena of the same socket are cached: the memory is
+ * equally close, the pointer is reused by this lcore, and it goes back to
+ * its own arena when flushed, so nothing migrates between sockets.
+ */
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "dpm_private.h"
+#include "size_class.h"
+
+#define TCACHE_GC_INCR 228      /* events between two GC steps (jemalloc's) */
+#define TCACHE_LG_FILL_DIV_MAX 5
+#define TCACHE_REMOTE_MAX 64
+#define TCACHE_NBINS_MAX SC_NSIZES_MAX
+
+struct tcache_bin {
+	void **avail;              /* the stack */
+	uint16_t ncached;
+	uint16_t ncached_max;
+	uint16_t low_water;        /* least ncached since the last GC visit */
+	uint8_t lg_fill_div;
+	uint8_t ran_dry;           /* a miss happened since the last GC visit */
+	uint64_t nmalloc;          /* served to callers (hits and misses) */
+	uint64_t nfree;            /* taken from callers */
+};
+
+struct tcache {
+	int32_t gc_ticker;         /* counts down to the next GC step */
+	unsigned int gc_next;
+	unsigned int nbins;        /* classes cached: small + large <= max */
+	unsigned int lcore_id;
+	int socket_id;
+	struct arena *arena;
+	uint64_t fills, flushes, gc_runs, remote_frees;
+	unsigned int nremote;
+	void *remote[TCACHE_REMOTE_MAX];
+	struct tcache_bin bins[TCACHE_NBINS_MAX];
+} __rte_cache_aligned;
+
+extern struct tcache *tcache_of[RTE_MAX_LCORE];
+
+/* Pop a cached object, or NULL on a miss. */
+static inline void *tcache_alloc_easy(struct tcache_bin *tb)
+{
+	void *p;
+
+	if (unlikely(tb->ncached == 0))
+		return NULL;
+	p = tb->avail[--tb->ncached];
+	if (unlikely(tb->ncached < tb->low_water))
+		tb->low_water = tb->ncached;
+	tb->nmalloc++;
+	return p;
+}
+
+/* Push a freed object; false when the stack is full. */
+static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
+{
+	if (unlikely(tb->ncached == tb->ncached_max))
+		return false;
+	tb->avail[tb->ncached++] = ptr;
+	tb->nfree++;
+	return true;
+}
+
+/* Count one event; runs a GC step when due. */
+void tcache_event_hard(struct tcache *tc);
+static inline void tcache_event(struct tcache *tc)
+{
+	if (unlikely(--tc->gc_ticker < 0))
+		tcache_event_hard(tc);
+}
+
+/* Set-up from the configuration (classes cached, capacities). */
+void tcache_boot(const struct dpm_config *cfg);
+
+/* Number of classes the tcache covers (0 when disabled). */
+unsigned int tcache_nbins(void);
+
+/* The calling lcore's tcache, created on first use; NULL when the caller
+ * is not an lcore, the tcache is disabled, or memory is short. */
+struct tcache *tcache_get_hard(unsigned int lcore_id);
+
+/* Miss: fill the stack from the arena and pop one (small classes), or
+ * allocate directly (large classes). */
+void *tcache_alloc_hard(struct tcache *tc, unsigned int cls);
+
+/* Full stack: flush the oldest half, then push ptr. */
+void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
+
+/* Free of another socket's memory: buffered, sent home in batches. */
+void tcache_dalloc_remote(struct tcache *tc, void *ptr);
+
+/* Give every cached object back (and the remote buffer). */
+void tcache_flush_all(struct tcache *tc);
+
+/* Flush and unpublish the tcache of lcore_id (lcore unregistration, fini).
+ * The memory is kept for the next thread taking that lcore id. */
+void tcache_destroy(unsigned int lcore_id);
+
+/* Destroy every tcache and forget the spare memory (shutdown). */
+void tcache_fini(void);
+
+/* Return n small or large objects, grouped by arena and class; used by
+ * flushes and by dpm_free_bulk on non-lcore threads. Objects of one class
+ * when cls < SC_NSIZES_MAX, mixed when cls == UINT_MAX. */
+void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls);
+
+#endif /* DPM_TCACHE_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/* Zone sources: DPDK memzones (the product) and anonymous memory (tests). */
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+#include <rte_memzone.h>
+
+#include "dpm_private.h"
+#include "zone.h"
+
+const struct zone_ops *zone_source = &zone_memzone_ops;
+
+void zone_select(enum dpm_zone_source source)
+{
+	zone_source = source == DPM_ZONE_ANON ? &zone_anon_ops : &zone_memzone_ops;
+}
+
+/* Memzone names must be unique process-wide and at most 31 characters. */
+static unsigned int zone_name_seq;
+
+static void zone_make_name(struct zone_span *out, int socket_id)
+{
+	unsigned int seq = __atomic_fetch_add(&zone_name_seq, 1, __ATOMIC_RELAXED);
+
+	snprintf(out->name, sizeof(out->name), "dpm_s%d_%u", socket_id, seq);
+}
+
+/*
+ * Memzone source. DPDK can align a zone to at most its page size (a bigger
+ * alignment fails with ENOMEM in the default memory mode), so chunks bigger
+ * than 2 MiB are aligned inside an over-sized zone instead. Any page size
+ * is accepted, so --no-huge and machines without 1 GiB pages work.
+ */
+static int zone_memzone_reserve(int socket_id, size_t size, size_t align, struct zone_span *out)
+{
+	const struct rte_memzone *mz;
+	size_t zone_align = align <= RTE_PGSIZE_2M ? align : RTE_CACHE_LINE_SIZE;
+	size_t zone_size = align <= RTE_PGSIZE_2M ? size : size + align;
+
+	zone_make_name(out, socket_id);
+	mz = rte_memzone_reserve_aligned(out->name, zone_size, socket_id, 0, (unsigned int)zone_align);
+	if (mz == NULL)
+		return -(rte_errno != 0 ? rte_errno : ENOMEM);
+	out->raw = (void *)(uintptr_t)mz;
+	out->raw_size = zone_size;
+	out->addr = (void *)DPM_ALIGN_UP((uintptr_t)mz->addr, align);
+	out->size = size;
+	out->socket_id = socket_id;
+	return 0;
+}
+
+static int zone_memzone_release(struct zone_span *span)
+{
+	int rc = rte_memzone_free(span->raw);
+
+	if (rc != 0)
+		DPM_LOG(ERR, "rte_memzone_free(%s) failed: %d", span->name, rc);
+	return rc;
+}
+
+static rte_iova_t zone_memzone_virt2iova(const struct zone_span *span, const void *addr)
+{
+	/* Zones need not be IOVA-contiguous, so ask the memseg list. */
+	return rte_mem_virt2iova(addr);
+}
+
+const struct zone_ops zone_memzone_ops = {
+	.name = "memzone",
+	.reserve = zone_memzone_reserve,
+	.release = zone_memzone_release,
+	.virt2iova = zone_memzone_virt2iova,
+};
+
+/*
+ * Anonymous source: mmap with room to align, then unmap the slack. The
+ * socket id is only a label; tests use it to simulate a topology.
+ */
+static int zone_anon_reserve(int socket_id, size_t size, size_t align, struct zone_span *out)
+{
+	size_t raw_size = size + align;
+	void *raw = mmap(NULL, raw_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t start, end;
+
+	if (raw == MAP_FAILED)
+		return -ENOMEM;
+	start = DPM_ALIGN_UP((uintptr_t)raw, align);
+	end = start + size;
+	if (start > (uintptr_t)raw)
+		munmap(raw, start - (uintptr_t)raw);
+	if ((uintptr_t)raw + raw_size > end)
+		munmap((void *)end, (uintptr_t)raw + raw_size - end);
+	zone_make_name(out, socket_id);
+	out->raw = (void *)start;
+	out->raw_size = size;
+	out->addr = (void *)start;
+	out->size = size;
+	out->socket_id = socket_id;
+	return 0;
+}
+
+static int zone_anon_release(struct zone_span *span)
+{
+	return munmap(span->raw, span->raw_size) == 0 ? 0 : -errno;
+}
+
+static rte_iova_t zone_anon_virt2iova(const struct zone_span *span, const void *addr)
+{
+	return RTE_BAD_IOVA;
+}
+
+const struct zone_ops zone_anon_ops = {
+	.name = "anon",
+	.reserve = zone_anon_reserve,
+	.release = zone_anon_release,
+	.virt2iova = zone_anon_virt2iova,
+};

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_ZONE_H
+#define DPM_ZONE_H
+
+/*
+ * Zone sources: where spans of memory come from. A span is one reservation,
+ * chunk-aligned and a whole number of chunks; chunk.c carves it up.
+ *
+ * The default source reserves DPDK memzones. Memzones are few (2560 for the
+ * whole process, shared with the application's rings and pools) and slow to
+ * reserve (~15 ms for 64 MiB, with the socket's heap lock held), so callers
+ * reserve big spans on slow paths only. The anonymous source labels mmap'd
+ * memory with any socket id so tests can simulate sockets the machine does
+ * not have.
+ */
+
+#include <stddef.h>
+
+#include <rte_memory.h>
+
+#include "dpmalloc.h"
+
+#define ZONE_NAME_LEN 32
+
+/* One reservation as the source made it. addr/size is the chunk-aligned
+ * usable part; raw is what must be handed back. */
+struct zone_span {
+	void *addr;
+	size_t size;
+	int socket_id;
+	void *raw;          /* const struct rte_memzone * or mmap base */
+	size_t raw_size;
+	char name[ZONE_NAME_LEN];
+};
+
+struct zone_ops {
+	const char *name;
+	/* Reserve size bytes (a chunk multiple) aligned to align on socket_id.
+	 * Returns 0 or a negative errno. */
+	int (*reserve)(int socket_id, size_t size, size_t align, struct zone_span *out);
+	/* Give a span back. Returns 0 or a negative errno. */
+	int (*release)(struct zone_span *span);
+	/* IO address of addr inside span, or RTE_BAD_IOVA. */
+	rte_iova_t (*virt2iova)(const struct zone_span *span, const void *addr);
+};
+
+extern const struct zone_ops zone_memzone_ops;
+extern const struct zone_ops zone_anon_ops;
+
+/* The source in use, chosen by dpm_init(). */
+extern const struct zone_ops *zone_source;
+
+void zone_select(enum dpm_zone_source source);
+
+#endif /* DPM_ZONE_H */
