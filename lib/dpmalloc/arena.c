@@ -327,6 +327,7 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	}
 	bin->nmalloc += got;
 	bin->curregs += got;
+	bin->nfills++;
 	dpm_unlock(&bin->lock);
 
 	if (got < n) {
@@ -400,6 +401,7 @@ void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, un
 	dpm_lock(&bin->lock);
 	for (unsigned int i = 0; i < n; i++)
 		arena_bin_dalloc_locked(a, bin, bi, ptrs[i]);
+	bin->nflushes++;
 	dpm_unlock(&bin->lock);
 }
 
@@ -442,7 +444,9 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 
 void *arena_palloc_large(struct arena *a, size_t size, size_t align)
 {
-	unsigned int cls = sc_size2class(size);
+	/* Runs hold whole large classes (so usable size, statistics and
+	 * in-place realloc agree on the class), even for a small size. */
+	unsigned int cls = sc_size2class(RTE_MAX(size, SC_SMALL_MAX + 1));
 	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
 	size_t align_pages = align >> DPM_LG_PAGE;
 	size_t total = npages + align_pages - 1;
@@ -687,6 +691,16 @@ void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc,
 		*curruns += a->lstats[cls - SC_NBINS].cur;
 		dpm_unlock(&a->lock);
 	}
+}
+
+unsigned int arena_spare_chunks(struct arena *a)
+{
+	unsigned int n;
+
+	dpm_lock(&a->lock);
+	n = a->spare != NULL;
+	dpm_unlock(&a->lock);
+	return n;
 }
 
 void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes)

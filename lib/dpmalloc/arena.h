@@ -97,6 +97,7 @@ struct bin {
 	struct run *nonfull;       /* pairing heap root */
 	uint64_t nmalloc, nfree;   /* regions out of / back into runs */
 	uint64_t curregs, curruns;
+	uint64_t nfills, nflushes; /* batches: lock acquisitions to fill / flush */
 } __rte_cache_aligned;
 
 struct large_stats {
@@ -214,6 +215,8 @@ bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size);
  * classes: runs), and huge counters. */
 void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
 			   uint64_t *cur, uint64_t *curruns);
+/* Empty chunks the arena keeps against thrashing (0 or 1). */
+unsigned int arena_spare_chunks(struct arena *a);
 void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes);
 
 #endif /* DPM_ARENA_H */

@@ -63,8 +63,11 @@ static size_t span_words(size_t nchunks)
  * align, or -1. */
 static long span_find_free(const struct span *sp, size_t nchunks, size_t align)
 {
+	/* Aligned addresses are every step chunks from the first one, first;
+	 * the span's base itself need only be chunk-aligned. */
 	size_t step = align / DPM_CHUNK;
-	size_t i = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
+	size_t first = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
+	size_t i = first;
 
 	while (i + nchunks <= sp->nchunks) {
 		size_t j;
@@ -74,7 +77,7 @@ static long span_find_free(const struct span *sp, size_t nchunks, size_t align)
 				break;
 		if (j == i + nchunks)
 			return (long)i;
-		i = DPM_ALIGN_UP(j + 1, step);
+		i = first + DPM_ALIGN_UP(j + 1 - first, step);
 	}
 	return -1;
 }

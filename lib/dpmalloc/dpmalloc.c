@@ -50,6 +50,13 @@ static inline struct tcache *dpm_tcache_self(void)
 	return likely(lcore < RTE_MAX_LCORE) ? tcache_of[lcore] : NULL;
 }
 
+/* Queries and frees need no set-up, but before rte_eal_init() they must
+ * fail with E_RTE_NO_CONFIG like everything else. */
+static inline bool dpm_query_ready(void)
+{
+	return likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)) || dpm_ensure_init() == 0;
+}
+
 static void *dpm_malloc_hard(size_t size);
 
 /*
@@ -386,9 +393,9 @@ static int dpm_socket_resolve(int socket_id, int *out)
  */
 
 /* The class serving size bytes at alignment align, when a class can (small
- * regions are aligned to the largest power of two dividing their size, large
- * runs to the page); SC_NSIZES_MAX when a special large or a huge object
- * is needed. */
+ * regions are aligned to the largest power of two dividing their size, up
+ * to the page; large runs to the page); SC_NSIZES_MAX when an over-aligned
+ * large run or a huge object is needed. */
 static unsigned int dpm_class_for(size_t size, size_t align)
 {
 	unsigned int cls;
@@ -401,9 +408,11 @@ static unsigned int dpm_class_for(size_t size, size_t align)
 	for (; cls < sc_nclasses; cls++) {
 		size_t csize = sc_class2size(cls);
 
-		if (cls >= SC_NBINS)
-			return align <= DPM_PAGE ? cls : SC_NSIZES_MAX;
-		if ((csize & (align - 1)) == 0)
+		/* Runs start on a page, so regions are aligned to the largest
+		 * power of two dividing their size only up to the page. */
+		if (align > DPM_PAGE)
+			return SC_NSIZES_MAX;
+		if (cls >= SC_NBINS || (csize & (align - 1)) == 0)
 			return cls;
 	}
 	return SC_NSIZES_MAX;
@@ -419,7 +428,7 @@ static void *dpm_arena_alloc(struct arena *a, size_t size, size_t align)
 		return arena_bin_fill(a, cls, &p, 1) == 1 ? p : NULL;
 	if (cls < SC_NSIZES_MAX)
 		return arena_malloc_large(a, cls);
-	if (size + align - DPM_PAGE <= sc_large_max && align < DPM_CHUNK)
+	if (RTE_MAX(size, SC_SMALL_MAX + 1) + align - DPM_PAGE <= sc_large_max && align < DPM_CHUNK)
 		return arena_palloc_large(a, size, align);
 	return arena_malloc_huge(a, size, align);
 }
@@ -680,6 +689,8 @@ static void dpm_free_hard(void *ptr, struct chunk_desc *desc)
 
 	if (ptr == NULL)
 		return;
+	if (unlikely(!dpm_query_ready()))
+		return;
 	if (dpm_obj_lookup(ptr, desc, &obj) != 0) {
 		rte_errno = EINVAL;
 		return;
@@ -731,10 +742,67 @@ void *dpm_realloc(void *ptr, size_t size)
 	return p;
 }
 
+/*
+ * Objects taken so far by a bulk allocation wait in a list threaded through
+ * their first word (every object has at least 16 bytes), so that a failure
+ * can give them back without having written to the caller's array.
+ */
+static void *dpm_bulk_chain(void *head, void *obj)
+{
+	*(void **)obj = head;
+	return obj;
+}
+
+/* Small class through the tcache: the cached top of the stack, and the rest
+ * straight from the bin in batches, each under one lock. */
+static unsigned int dpm_malloc_bulk_small(struct tcache *tc, void **ptrs, unsigned int n, size_t size)
+{
+	unsigned int cls = sc_size2class_lookup(size);
+	struct tcache_bin *tb = &tc->bins[cls];
+	unsigned int need = n > tb->ncached ? n - tb->ncached : 0;
+	void *chain = NULL, *batch[64];
+	unsigned int got = 0, i;
+
+	while (got < need) {
+		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
+		unsigned int k = arena_bin_fill(tc->arena, cls, batch, want);
+
+		for (i = 0; i < k; i++)
+			chain = dpm_bulk_chain(chain, batch[i]);
+		got += k;
+		if (k < want)
+			break;
+	}
+	if (got < need) {
+		while (chain != NULL) {
+			for (i = 0; i < RTE_DIM(batch) && chain != NULL; i++) {
+				batch[i] = chain;
+				chain = *(void **)chain;
+			}
+			arena_bin_flush(tc->arena, cls, batch, i);
+		}
+		rte_errno = ENOMEM;
+		return 0;
+	}
+	for (i = 0; i < need; i++) {
+		ptrs[i] = chain;
+		chain = *(void **)chain;
+	}
+	if (need > 0)
+		tb->ran_dry = 1;
+	tb->ncached -= (uint16_t)(n - need);
+	memcpy(ptrs + need, tb->avail + tb->ncached, (n - need) * sizeof(void *));
+	if (tb->ncached < tb->low_water)
+		tb->low_water = tb->ncached;
+	tb->nmalloc += n;
+	return n;
+}
+
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 {
 	struct tcache *tc;
-	unsigned int got = 0;
+	void *chain = NULL;
+	unsigned int i;
 
 	if (n == 0 || ptrs == NULL) {
 		rte_errno = EINVAL;
@@ -745,36 +813,28 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	tc = dpm_tcache_self();
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
 		tc = tcache_get_hard(rte_lcore_id());
-	if (tc != NULL && size <= SC_SMALL_MAX) {
-		/* Whole batches: the top of the stack, then straight from the
-		 * bin under one lock, not one pointer at a time. */
-		unsigned int cls = sc_size2class_lookup(size);
-		struct tcache_bin *tb = &tc->bins[cls];
-		unsigned int take = RTE_MIN(n, (unsigned int)tb->ncached);
+	if (tc != NULL && size <= SC_SMALL_MAX)
+		return dpm_malloc_bulk_small(tc, ptrs, n, size);
 
-		tb->ncached -= take;
-		memcpy(ptrs, tb->avail + tb->ncached, take * sizeof(void *));
-		if (tb->ncached < tb->low_water)
-			tb->low_water = tb->ncached;
-		got = take;
-		if (got < n) {
-			tb->ran_dry = 1;
-			got += arena_bin_fill(tc->arena, cls, ptrs + got, n - got);
-		}
-		tb->nmalloc += got;
-		if (got == n)
-			return n;
-		dpm_free_bulk(ptrs, got);
-		rte_errno = ENOMEM;
-		return 0;
-	}
-	for (got = 0; got < n; got++) {
-		ptrs[got] = dpm_malloc(size);
-		if (ptrs[got] == NULL) {
-			dpm_free_bulk(ptrs, got);
-			rte_errno = ENOMEM;
+	for (i = 0; i < n; i++) {
+		void *p = dpm_malloc(size);
+
+		if (p == NULL) {
+			int err = rte_errno;
+
+			while (chain != NULL) {
+				p = chain;
+				chain = *(void **)p;
+				dpm_free(p);
+			}
+			rte_errno = err;
 			return 0;
 		}
+		chain = dpm_bulk_chain(chain, p);
+	}
+	for (i = n; i-- > 0;) {
+		ptrs[i] = chain;
+		chain = *(void **)chain;
 	}
 	return n;
 }
@@ -824,7 +884,7 @@ size_t dpm_usable_size(const void *ptr)
 {
 	struct dpm_obj obj;
 
-	if (ptr == NULL)
+	if (!dpm_query_ready() || ptr == NULL)
 		return 0;
 	if (dpm_obj_lookup(ptr, rtree_lookup(ptr), &obj) != 0) {
 		rte_errno = EINVAL;
@@ -835,13 +895,16 @@ size_t dpm_usable_size(const void *ptr)
 
 bool dpm_owns(const void *ptr)
 {
-	return rtree_lookup(ptr) != NULL;
+	return dpm_query_ready() && rtree_lookup(ptr) != NULL;
 }
 
 int dpm_socket_of(const void *ptr)
 {
-	struct chunk_desc *desc = rtree_lookup(ptr);
+	struct chunk_desc *desc;
 
+	if (!dpm_query_ready())
+		return -1;
+	desc = rtree_lookup(ptr);
 	if (desc == NULL) {
 		rte_errno = EINVAL;
 		return -1;
@@ -853,6 +916,8 @@ rte_iova_t dpm_virt2iova(const void *ptr)
 {
 	rte_iova_t iova;
 
+	if (!dpm_query_ready())
+		return RTE_BAD_IOVA;
 	if (rtree_lookup(ptr) == NULL) {
 		rte_errno = EINVAL;
 		return RTE_BAD_IOVA;
@@ -867,7 +932,9 @@ size_t dpm_trim_socket(int socket_id)
 {
 	struct dpm_socket *ds;
 
-	if (!__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE) || !dpm_socket_valid(socket_id)) {
+	if (!dpm_query_ready())
+		return 0;
+	if (!dpm_socket_valid(socket_id)) {
 		rte_errno = EINVAL;
 		return 0;
 	}
@@ -881,7 +948,7 @@ size_t dpm_trim(void)
 {
 	size_t bytes = 0;
 
-	if (!__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE))
+	if (!dpm_query_ready())
 		return 0;
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		if (dpm_state.sockets[s].present)

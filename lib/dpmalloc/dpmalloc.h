@@ -325,7 +325,7 @@ struct dpm_socket_stats {
 	uint64_t bytes_reserved;  /**< bytes of the spans held now */
 	uint64_t bytes_retained;  /**< of those, bytes in completely free spans */
 	uint64_t bytes_metadata;  /**< bytes reserved for metadata (never returned before dpm_fini()) */
-	uint64_t chunks_used;     /**< chunks in use by arenas or huge objects */
+	uint64_t chunks_used;     /**< chunks in use by arenas or huge objects (an arena's one empty spare chunk is not counted) */
 	uint64_t bytes_allocated; /**< bytes in live objects (class sizes), tcaches included */
 	uint64_t nmalloc;         /**< allocations served from this socket */
 	uint64_t nfree;           /**< frees returned to this socket */

@@ -86,8 +86,11 @@ int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out)
 		out->nfree += nfree;
 		out->bytes_allocated += cur * sc_class2size(cls);
 	}
-	for (unsigned int i = 0; i < ds->narenas; i++)
+	for (unsigned int i = 0; i < ds->narenas; i++) {
 		arena_huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
+		/* an arena's spare chunk is empty: held, not used */
+		out->chunks_used -= arena_spare_chunks(ds->arenas[i]);
+	}
 	out->nmalloc += huge_nmalloc;
 	out->nfree += huge_nfree;
 	out->bytes_allocated += huge_bytes;

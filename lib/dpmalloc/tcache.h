@@ -54,7 +54,7 @@ struct tcache_bin {
 };
 
 struct tcache {
-	int32_t gc_ticker;         /* counts down to the next GC step */
+	int32_t gc_ticker;         /* events left until the next GC step */
 	unsigned int gc_next;
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
@@ -96,7 +96,7 @@ static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 void tcache_event_hard(struct tcache *tc);
 static inline void tcache_event(struct tcache *tc)
 {
-	if (unlikely(--tc->gc_ticker < 0))
+	if (unlikely(--tc->gc_ticker == 0))
 		tcache_event_hard(tc);
 }
 

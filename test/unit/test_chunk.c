@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/* Spans and free chunks of a socket, on the anonymous zone source (spans
+ * are mapped but never touched, so a 16 GiB footprint costs nothing). */
+
+#include <criterion/criterion.h>
+
+#include "base.h"
+#include "chunk.h"
+#include "dpm_private.h"
+#include "zone.h"
+
+static struct dpm_config cfg;
+
+static void setup(void)
+{
+	dpm_config_defaults(&cfg);
+	cfg.zone_source = DPM_ZONE_ANON;
+	cfg.span_decay_ms = 0;
+	zone_select(DPM_ZONE_ANON);
+	chunk_boot(&cfg);
+}
+
+static void teardown(void)
+{
+	chunk_fini();
+	base_fini();
+}
+
+TestSuite(chunk, .init = setup, .fini = teardown);
+
+Test(chunk, a_freed_chunk_is_reused_at_the_lowest_address)
+{
+	void *a = chunk_alloc(0, 1, DPM_CHUNK);
+	void *b = chunk_alloc(0, 1, DPM_CHUNK);
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	cr_assert_eq(((uintptr_t)a | (uintptr_t)b) & DPM_CHUNK_MASK, 0, "chunks must be aligned");
+	cr_assert_eq((uintptr_t)b, (uintptr_t)a + DPM_CHUNK, "lowest fit first");
+	chunk_dealloc(0, a, 1);
+	cr_assert_eq(chunk_alloc(0, 1, DPM_CHUNK), a);
+}
+
+Test(chunk, adjacent_free_chunks_coalesce_for_a_multi_chunk_request)
+{
+	void *c[4];
+
+	for (int i = 0; i < 4; i++)
+		c[i] = chunk_alloc(0, 1, DPM_CHUNK);
+	void *after = chunk_alloc(0, 1, DPM_CHUNK);
+	chunk_dealloc(0, c[1], 1);
+	chunk_dealloc(0, c[2], 1);
+	chunk_dealloc(0, c[0], 1);
+	/* Three free neighbours serve three chunks from the first one. */
+	cr_assert_eq(chunk_alloc(0, 3, DPM_CHUNK), c[0]);
+	cr_assert_neq(after, NULL);
+}
+
+Test(chunk, aligned_multi_chunk_requests_are_aligned)
+{
+	void *p = chunk_alloc(0, 2, 8 * DPM_CHUNK);
+
+	cr_assert_not_null(p);
+	cr_assert_eq((uintptr_t)p & (8 * DPM_CHUNK - 1), 0);
+}
+
+Test(chunk, a_16_gib_footprint_takes_well_under_100_spans)
+{
+	struct chunk_socket_stats st;
+	size_t total = 0;
+
+	while (total < ((size_t)16 << 30)) {
+		cr_assert_not_null(chunk_alloc(0, 64, DPM_CHUNK), "at %zu MiB", total >> 20);
+		total += 64 * DPM_CHUNK;
+	}
+	chunk_stats(0, &st);
+	cr_assert_lt(st.spans, 40, "%lu spans for 16 GiB", st.spans);
+	cr_assert_geq(st.bytes_reserved, total);
+}
+
+Test(chunk, trim_gives_back_only_completely_free_spans)
+{
+	struct chunk_socket_stats st;
+	size_t first = cfg.first_span_size / DPM_CHUNK;
+	void *keep = chunk_alloc(0, 1, DPM_CHUNK);
+	void *big = chunk_alloc(0, first, DPM_CHUNK);   /* cannot fit the first span */
+
+	cr_assert_not_null(keep);
+	cr_assert_not_null(big);
+	chunk_stats(0, &st);
+	cr_assert_eq(st.spans, 2);
+	chunk_dealloc(0, big, first);
+	chunk_stats(0, &st);
+	cr_assert_eq(st.bytes_retained, first * DPM_CHUNK);
+	cr_assert_eq(chunk_trim(0, false), first * DPM_CHUNK);
+	chunk_stats(0, &st);
+	cr_assert_eq(st.spans, 1);
+	cr_assert_eq(st.spans_returned, 1);
+	cr_assert_eq(st.bytes_retained, 0);
+	chunk_dealloc(0, keep, 1);
+	cr_assert_eq(chunk_trim(0, false), cfg.first_span_size);
+	chunk_stats(0, &st);
+	cr_assert_eq(st.spans, 0);
+	/* and the socket grows again afterwards */
+	cr_assert_not_null(chunk_alloc(0, 1, DPM_CHUNK));
+}
+
+Test(chunk, a_socket_limit_gives_enomem_and_frees_make_room_again)
+{
+	void *p[8];
+
+	chunk_fini();
+	cfg.socket_limit[1] = 8 * DPM_CHUNK;
+	chunk_boot(&cfg);
+	for (int i = 0; i < 8; i++)
+		cr_assert_not_null(p[i] = chunk_alloc(1, 1, DPM_CHUNK), "chunk %d", i);
+	rte_errno = 0;
+	cr_assert_null(chunk_alloc(1, 1, DPM_CHUNK));
+	cr_assert_eq(rte_errno, ENOMEM);
+	chunk_dealloc(1, p[3], 1);
+	cr_assert_eq(chunk_alloc(1, 1, DPM_CHUNK), p[3]);
+	cfg.socket_limit[1] = 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/* Region index by multiply-and-shift, for every region of every class. */
+
+#include <criterion/criterion.h>
+
+#include "arena.h"
+#include "div.h"
+#include "size_class.h"
+
+TestSuite(div, .init = arena_boot);
+
+Test(div, magic_division_is_exact_for_every_region_of_every_class)
+{
+	for (unsigned int b = 0; b < SC_NBINS; b++) {
+		const struct bin_info *bi = &sc_bin_info[b];
+
+		for (uint32_t i = 0; i < bi->nregs; i++)
+			cr_assert_eq(div_compute(&bi->div, i * bi->reg_size), i, "bin %u region %u", b, i);
+	}
+}
+
+Test(div, magic_division_is_exact_far_beyond_run_sizes)
+{
+	/* The proof holds for n < 2^32; spot-check multiples up to 2^31. */
+	for (uint32_t d = 16; d <= SC_SMALL_MAX; d += 16) {
+		struct div_info div;
+
+		div_init(&div, d);
+		for (uint64_t q = 1; q * d < (UINT64_C(1) << 31); q = q * 3 + 1)
+			cr_assert_eq(div_compute(&div, (uint32_t)(q * d)), q, "d %u q %lu", d, q);
+	}
+}
+
+Test(div, region_index_refuses_interior_pointers)
+{
+	/* A fake chunk, only its header is read. */
+	static struct arena_chunk *chunk;
+	void *mem = aligned_alloc(DPM_CHUNK, DPM_CHUNK);
+
+	cr_assert_not_null(mem);
+	chunk = mem;
+	for (unsigned int b = 0; b < SC_NBINS; b++) {
+		const struct bin_info *bi = &sc_bin_info[b];
+		size_t run_page = arena_map_bias;
+
+		for (size_t p = 0; p < bi->run_pages; p++)
+			chunk->map[run_page + p] = PM_MAKE(PM_SMALL, b, p);
+		for (uint32_t i = 0; i < bi->nregs; i++) {
+			char *reg = (char *)chunk + run_page * DPM_PAGE + (size_t)i * bi->reg_size;
+			size_t pi = arena_pageind(chunk, reg);
+
+			cr_assert_eq(arena_region_index(chunk, pi, chunk->map[pi], reg), (int)i);
+			pi = arena_pageind(chunk, reg + 8);
+			cr_assert_eq(arena_region_index(chunk, pi, chunk->map[pi], reg + 8), -1,
+				     "bin %u region %u + 8 accepted", b, i);
+		}
+	}
+	free(mem);
+}

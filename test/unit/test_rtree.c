@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/* Radix tree: chunk address -> descriptor. Leaves come from base, which
+ * here takes anonymous memory, so no EAL is needed. */
+
+#include <pthread.h>
+
+#include <criterion/criterion.h>
+
+#include "arena.h"
+#include "base.h"
+#include "rtree.h"
+#include "zone.h"
+
+static void setup(void)
+{
+	zone_select(DPM_ZONE_ANON);
+	rtree_reset();
+}
+
+static void teardown(void)
+{
+	rtree_reset();
+	base_fini();
+}
+
+TestSuite(rtree, .init = setup, .fini = teardown);
+
+static struct chunk_desc descs[4096];
+
+Test(rtree, lookup_finds_every_address_inside_a_mapped_chunk)
+{
+	uintptr_t chunk = (uintptr_t)1 << 40;
+
+	cr_assert_eq(rtree_set((void *)chunk, 1, &descs[0], 0), 0);
+	cr_assert_eq(rtree_lookup((void *)chunk), &descs[0]);
+	cr_assert_eq(rtree_lookup((void *)(chunk + 12345)), &descs[0]);
+	cr_assert_eq(rtree_lookup((void *)(chunk + DPM_CHUNK - 1)), &descs[0]);
+	cr_assert_null(rtree_lookup((void *)(chunk + DPM_CHUNK)));
+	cr_assert_null(rtree_lookup((void *)(chunk - 1)));
+}
+
+Test(rtree, removal_unmaps_and_unmapped_keys_read_null)
+{
+	uintptr_t chunk = (uintptr_t)3 << 33;
+
+	cr_assert_null(rtree_lookup(NULL));
+	cr_assert_null(rtree_lookup((void *)chunk));         /* no leaf yet */
+	cr_assert_eq(rtree_set((void *)chunk, 4, &descs[1], 0), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(rtree_lookup((void *)(chunk + i * DPM_CHUNK)), &descs[1]);
+	cr_assert_eq(rtree_set((void *)chunk, 4, NULL, 0), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_null(rtree_lookup((void *)(chunk + i * DPM_CHUNK)));
+}
+
+Test(rtree, addresses_beyond_48_bits_are_never_ours)
+{
+	cr_assert_null(rtree_lookup((void *)((uintptr_t)1 << 48)));
+	cr_assert_null(rtree_lookup((void *)UINTPTR_MAX));
+	cr_assert_eq(rtree_set((void *)((uintptr_t)1 << 48), 1, &descs[0], 0), -EINVAL);
+}
+
+Test(rtree, many_chunks_across_many_leaves_map_independently)
+{
+	/* Spread keys so that they land in different leaves and slots. */
+	for (size_t i = 0; i < RTE_DIM(descs); i++) {
+		uintptr_t a = ((uintptr_t)(i * 7919 + 1) << DPM_LG_CHUNK) & (((uintptr_t)1 << 47) - 1);
+
+		cr_assert_eq(rtree_set((void *)a, 1, &descs[i], 0), 0);
+	}
+	for (size_t i = 0; i < RTE_DIM(descs); i++) {
+		uintptr_t a = ((uintptr_t)(i * 7919 + 1) << DPM_LG_CHUNK) & (((uintptr_t)1 << 47) - 1);
+
+		cr_assert_eq(rtree_lookup((void *)(a + 64)), &descs[i], "key %zu", i);
+	}
+}
+
+/* Readers run without locks while a writer publishes entries: a reader that
+ * sees an entry must see the descriptor it points to complete. */
+struct race {
+	volatile bool stop;
+	uint64_t seen;
+	bool bad;
+};
+
+static void *reader(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		for (size_t i = 0; i < RTE_DIM(descs); i++) {
+			struct chunk_desc *d = rtree_lookup((void *)(((uintptr_t)i + 4096) << DPM_LG_CHUNK));
+
+			if (d != NULL) {
+				r->seen++;
+				if (d->addr != (void *)(((uintptr_t)i + 4096) << DPM_LG_CHUNK))
+					r->bad = true;
+			}
+		}
+	}
+	return NULL;
+}
+
+Test(rtree, lock_free_readers_see_complete_descriptors_while_a_writer_inserts)
+{
+	struct race r = {0};
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, reader, &r), 0);
+	for (size_t i = 0; i < RTE_DIM(descs); i++) {
+		descs[i].addr = (void *)(((uintptr_t)i + 4096) << DPM_LG_CHUNK);
+		cr_assert_eq(rtree_set(descs[i].addr, 1, &descs[i], 0), 0);
+	}
+	r.stop = true;
+	pthread_join(t, NULL);
+	cr_assert_not(r.bad, "a reader saw an incomplete descriptor");
+}

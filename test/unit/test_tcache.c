@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/*
+ * Thread caches: fill, flush and GC counts after known sequences, capacity
+ * limits, flush grouping, cross-socket frees, lcore registration, non-lcore
+ * threads, and counters that balance.
+ */
+
+#include <pthread.h>
+
+#include <criterion/criterion.h>
+
+#include <rte_lcore.h>
+#include <rte_thread.h>
+
+#include "dpm_state.h"
+#include "dpm_test.h"
+#include "tcache.h"
+
+DPM_TEST_SUITE(tcache);
+
+static void init_with(struct dpm_config *cfg)
+{
+	cr_assert_eq(dpm_init(cfg), 0, "dpm_init: %d", rte_errno);
+}
+
+static void init_default(void)
+{
+	init_with(NULL);
+}
+
+static struct tcache *self_tcache(void)
+{
+	return tcache_of[rte_lcore_id()];
+}
+
+static struct bin *bin_of(void *p)
+{
+	struct arena_chunk *chunk = arena_chunk_of(p);
+	uint32_t bits = chunk->map[arena_pageind(chunk, p)];
+
+	return &chunk->desc.arena->bins[PM_BININD(bits)];
+}
+
+Test(tcache, capacity_follows_run_geometry_and_large_classes_stop_at_32k)
+{
+	init_default();
+	free(NULL);
+	dpm_free(dpm_malloc(8));
+	struct tcache *tc = self_tcache();
+
+	cr_assert_not_null(tc);
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
+		unsigned int want = RTE_MAX(20, RTE_MIN(200, 2 * sc_bin_info[cls].nregs));
+
+		cr_assert_eq(tc->bins[cls].ncached_max, want, "class %u", cls);
+	}
+	cr_assert_eq(sc_class2size(tc->nbins - 1), 32768);
+	cr_assert_eq(tc->bins[tc->nbins - 1].ncached_max, 20);
+	dpm_fini();
+}
+
+Test(tcache, a_miss_fills_half_the_stack_from_the_bin_under_one_lock)
+{
+	init_default();
+	void *p = dpm_malloc(64);
+	struct tcache *tc = self_tcache();
+	struct tcache_bin *tb = &tc->bins[sc_size2class(64)];
+	struct bin *bin = bin_of(p);
+	unsigned int fill = tb->ncached_max / 2;
+
+	cr_assert_eq(tc->fills, 1);
+	cr_assert_eq(bin->nfills, 1, "one lock for the whole batch");
+	cr_assert_eq(bin->nmalloc, fill);
+	cr_assert_eq(tb->ncached, fill - 1);
+	/* lowest address first: the next hit is the region after p */
+	cr_assert_eq((uintptr_t)dpm_malloc(64), (uintptr_t)p + 64);
+	cr_assert_eq(tc->fills, 1, "a hit takes no batch");
+	dpm_fini();
+}
+
+Test(tcache, a_full_stack_flushes_its_oldest_half)
+{
+	init_default();
+	unsigned int cls = sc_size2class(64);
+	void *p[400];
+	struct tcache *tc;
+	struct tcache_bin *tb;
+
+	for (int i = 0; i < 400; i++)
+		p[i] = dpm_malloc(64);
+	tc = self_tcache();
+	tb = &tc->bins[cls];
+	dpm_tcache_flush();
+	tc->gc_ticker = INT32_MAX;   /* isolate flushes from GC steps */
+	cr_assert_eq(tb->ncached, 0);
+	/* the bin is read now: once a run empties, its pages name no bin */
+	struct bin *bin = bin_of(p[0]);
+	uint64_t flushes = tc->flushes, bin_nfree = bin->nfree;
+
+	for (unsigned int i = 0; i < tb->ncached_max; i++)
+		dpm_free(p[i]);
+	cr_assert_eq(tb->ncached, tb->ncached_max);
+	cr_assert_eq(tc->flushes, flushes, "no flush while there is room");
+	dpm_free(p[tb->ncached_max]);
+	cr_assert_eq(tc->flushes, flushes + 1);
+	cr_assert_eq(tb->ncached, tb->ncached_max / 2 + 1);
+	cr_assert_eq(bin->nfree, bin_nfree + tb->ncached_max / 2);
+	/* the oldest went: p[0] is back in its run, the newest is on top */
+	cr_assert_eq(tb->avail[tb->ncached - 1], p[tb->ncached_max]);
+	for (unsigned int i = tb->ncached_max + 1; i < 400; i++)
+		dpm_free(p[i]);
+	dpm_fini();
+}
+
+Test(tcache, gc_returns_three_quarters_of_unused_objects_and_halves_the_fill)
+{
+	init_default();
+	unsigned int cls = sc_size2class(64);
+	void *p = dpm_malloc(64);
+	struct tcache *tc = self_tcache();
+	struct tcache_bin *tb = &tc->bins[cls];
+	unsigned int cached = tb->ncached;
+	uint64_t nfree = bin_of(p)->nfree;
+
+	/* First visit: the class ran dry (the fill), nothing sat unused. */
+	tc->gc_next = cls;
+	tcache_event_hard(tc);
+	cr_assert_eq(tb->ncached, cached);
+	cr_assert_eq(tb->low_water, cached);
+	cr_assert_eq(tb->lg_fill_div, 1, "fill stays at its largest");
+	/* Second visit: all cached objects sat unused since the first. */
+	tc->gc_next = cls;
+	tcache_event_hard(tc);
+	unsigned int gone = cached - cached / 4;
+
+	cr_assert_eq(tb->ncached, cached / 4);
+	cr_assert_eq(bin_of(p)->nfree, nfree + gone);
+	cr_assert_eq(tb->lg_fill_div, 2, "fill halves");
+	dpm_free(p);
+	dpm_fini();
+}
+
+Test(tcache, a_class_that_ran_dry_doubles_its_fill)
+{
+	init_default();
+	unsigned int cls = sc_size2class(256);
+	void *p = dpm_malloc(256);
+	struct tcache *tc = self_tcache();
+	struct tcache_bin *tb = &tc->bins[cls];
+
+	tb->lg_fill_div = 3;
+	tb->low_water = 0;
+	tb->ran_dry = 1;
+	tc->gc_next = cls;
+	tcache_event_hard(tc);
+	cr_assert_eq(tb->lg_fill_div, 2);
+	dpm_free(p);
+	dpm_fini();
+}
+
+Test(tcache, gc_steps_come_from_the_lcores_own_calls)
+{
+	init_default();
+	dpm_free(dpm_malloc(32));
+	struct tcache *tc = self_tcache();
+	uint64_t runs = tc->gc_runs;
+
+	tc->gc_ticker = TCACHE_GC_INCR;
+
+	for (int i = 0; i < TCACHE_GC_INCR * 4; i++)
+		dpm_free(dpm_malloc(32));
+	/* two events per iteration */
+	cr_assert_eq(tc->gc_runs, runs + 8);
+	dpm_fini();
+}
+
+/* Flush grouping: objects of two arenas of one socket, freed by a third
+ * lcore, go home with one bin lock per arena. Each lcore allocates half a
+ * stack, so the frees fit and only the explicit flush returns them. */
+#define GROUP_N 64
+static void *objs[2][GROUP_N];
+
+static int alloc_group(void *arg)
+{
+	void **out = arg;
+
+	for (int i = 0; i < GROUP_N; i++)
+		out[i] = dpm_malloc(64);
+	return 0;
+}
+
+Test(tcache, a_flush_takes_each_owning_bin_lock_once)
+{
+	struct dpm_config cfg;
+
+	dpm_config_defaults(&cfg);
+	cfg.arenas_per_socket = 2;
+	init_with(&cfg);
+	/* lcore 0 binds to arena 0, lcore 1 to arena 1, lcore 2 to arena 0 */
+	dpm_free(dpm_malloc(1));
+	rte_eal_remote_launch(alloc_group, objs[1], 1);
+	rte_eal_wait_lcore(1);
+	rte_eal_remote_launch(alloc_group, objs[0], 2);
+	rte_eal_wait_lcore(2);
+	struct bin *b0 = bin_of(objs[0][0]), *b1 = bin_of(objs[1][0]);
+
+	cr_assert_neq(b0, b1, "the two lcores must use different arenas");
+	self_tcache()->gc_ticker = INT32_MAX;   /* isolate the flush from GC steps */
+	cr_assert_geq(self_tcache()->bins[sc_size2class(64)].ncached_max, 2 * GROUP_N);
+	uint64_t f0 = b0->nflushes, f1 = b1->nflushes, n0 = b0->nfree, n1 = b1->nfree;
+
+	for (int i = 0; i < GROUP_N; i++) {
+		dpm_free(objs[0][i]);
+		dpm_free(objs[1][i]);
+	}
+	dpm_tcache_flush();
+	cr_assert_eq(b0->nflushes, f0 + 1);
+	cr_assert_eq(b1->nflushes, f1 + 1);
+	cr_assert_eq(b0->nfree, n0 + GROUP_N);
+	cr_assert_eq(b1->nfree, n1 + GROUP_N);
+	dpm_fini();
+}
+
+/* Two simulated sockets: even lcores on 0, odd on 1. */
+static int even_odd(unsigned int lcore)
+{
+	return (int)(lcore & 1);
+}
+
+Test(tcache, frees_of_another_sockets_memory_never_enter_the_stacks)
+{
+	struct dpm_config cfg;
+	void *p[300];
+
+	dpm_config_defaults(&cfg);
+	cfg.zone_source = DPM_ZONE_ANON;
+	cfg.sim_sockets = 2;
+	cfg.lcore_socket = even_odd;
+	init_with(&cfg);
+	cr_assert_eq(dpm_lcore_socket(rte_lcore_id()), 0);
+	for (int i = 0; i < 300; i++) {
+		p[i] = dpm_malloc_socket(64, 1);
+		cr_assert_eq(dpm_socket_of(p[i]), 1);
+	}
+	struct tcache *tc = self_tcache();
+
+	for (int i = 0; i < 300; i++) {
+		dpm_free(p[i]);
+		for (unsigned int c = 0; c < tc->nbins; c++)
+			for (unsigned int k = 0; k < tc->bins[c].ncached; k++)
+				cr_assert_neq(dpm_socket_of(tc->bins[c].avail[k]), 1,
+					      "socket 1 memory in lcore 0's stack");
+	}
+	cr_assert_eq(tc->remote_frees, 300);
+	dpm_tcache_flush();
+	cr_assert_eq(dpm_stats_cross_socket(0, 1), 300, "counted per pair");
+	struct dpm_socket_stats st;
+
+	cr_assert_eq(dpm_stats_socket(1, &st), 0);
+	cr_assert_eq(st.nmalloc, st.nfree, "every object is home");
+	cr_assert_eq(st.remote_frees_in, 300);
+	dpm_fini();
+}
+
+/* A registered non-EAL thread gets a tcache; unregistering flushes it. */
+struct reg_result {
+	unsigned int lcore;
+	bool had_tcache, cached, gone;
+};
+
+static void *registered_thread(void *arg)
+{
+	struct reg_result *r = arg;
+	void *p[10];
+
+	if (rte_thread_register() != 0)
+		return NULL;
+	r->lcore = rte_lcore_id();
+	for (int i = 0; i < 10; i++)
+		p[i] = dpm_malloc(128);
+	for (int i = 0; i < 10; i++)
+		dpm_free(p[i]);
+	r->had_tcache = tcache_of[r->lcore] != NULL;
+	r->cached = r->had_tcache && tcache_of[r->lcore]->bins[sc_size2class(128)].ncached > 0;
+	rte_thread_unregister();
+	r->gone = tcache_of[r->lcore] == NULL;
+	return NULL;
+}
+
+Test(tcache, registered_threads_get_a_tcache_and_unregistering_flushes_it)
+{
+	struct reg_result r = {0};
+	struct dpm_class_stats cs;
+	pthread_t t;
+
+	init_default();
+	cr_assert_eq(pthread_create(&t, NULL, registered_thread, &r), 0);
+	pthread_join(t, NULL);
+	cr_assert_lt(r.lcore, RTE_MAX_LCORE, "rte_thread_register failed");
+	cr_assert(r.had_tcache);
+	cr_assert(r.cached);
+	cr_assert(r.gone);
+	cr_assert_eq(dpm_stats_class(0, sc_size2class(128), &cs), 0);
+	cr_assert_eq(cs.curregs, 0, "unregistering returned the cached objects");
+	dpm_fini();
+}
+
+static int plain_thread_work(void *arg)
+{
+	void *p[1000];
+
+	for (int i = 0; i < 1000; i++) {
+		p[i] = dpm_malloc(16 + i % 2000);
+		if (p[i] == NULL)
+			return -1;
+	}
+	for (int i = 0; i < 1000; i++)
+		dpm_free(p[i]);
+	return 0;
+}
+
+Test(tcache, plain_pthreads_use_the_locked_path_and_get_no_tcache)
+{
+	struct dpm_socket_stats st;
+
+	init_default();
+	cr_assert_eq(dpm_test_run_on_pthread(plain_thread_work, NULL), 0);
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++)
+		cr_assert_null(tcache_of[l], "lcore %u has a tcache", l);
+	cr_assert_eq(dpm_stats_socket(0, &st), 0);
+	cr_assert_eq(st.nmalloc, 2000 - 1000, "1000 objects, counted once each way") ;
+	dpm_fini();
+}
+
+/* Counters balance per class after a mixed workload on every lcore. */
+static int mixed_work(void *arg)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (rte_lcore_id() + 1);
+	void *p[2000];
+
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 2000; i++)
+			p[i] = dpm_malloc(dpm_test_rand(&seed) % 40000);
+		for (int i = 0; i < 2000; i++)
+			dpm_free(p[i]);
+	}
+	dpm_tcache_flush();
+	return 0;
+}
+
+Test(tcache, counters_balance_per_class_after_every_lcore_flushes)
+{
+	init_default();
+	cr_assert_eq(dpm_test_run_on_all_lcores(mixed_work, NULL), 0);
+	for (unsigned int cls = 0; cls < dpm_class_count(); cls++) {
+		struct dpm_class_stats cs;
+
+		cr_assert_eq(dpm_stats_class(0, cls, &cs), 0);
+		cr_assert_eq(cs.nmalloc - cs.nfree, cs.curregs, "class %u", cls);
+		cr_assert_eq(cs.curregs, 0, "class %u: %lu left", cls, cs.curregs);
+		cr_assert_eq(cs.curruns, 0, "class %u: runs left", cls);
+	}
+	uint64_t tc_nmalloc = 0, tc_nfree = 0;
+
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		struct dpm_lcore_stats ls;
+
+		if (dpm_stats_lcore(l, &ls) == 0) {
+			tc_nmalloc += ls.nmalloc;
+			tc_nfree += ls.nfree;
+			cr_assert_eq(ls.tcache_cached, 0);
+		}
+	}
+	cr_assert_eq(tc_nmalloc, tc_nfree, "allocated - freed = live (0) over the tcaches");
+	dpm_fini();
+}
+
+Test(tcache, bulk_allocation_moves_a_whole_batch_under_one_lock)
+{
+	void *p[64];
+
+	init_default();
+	dpm_free(dpm_malloc(48));
+	dpm_tcache_flush();
+	struct tcache *tc = self_tcache();
+	struct tcache_bin *tb = &tc->bins[sc_size2class(96)];
+
+	cr_assert_eq(tb->ncached, 0);
+	cr_assert_eq(dpm_malloc_bulk(p, 64, 96), 64);
+	struct bin *bin = bin_of(p[0]);
+
+	cr_assert_eq(bin->nfills, 1, "64 objects, one lock");
+	cr_assert_eq(bin->nmalloc, 64);
+	dpm_free_bulk(p, 64);
+	cr_assert_eq(tb->ncached, 64, "freed into the cache");
+	dpm_fini();
+}
