@@ -144,6 +144,7 @@ static void arena_chunk_init(struct arena *a, struct arena_chunk *chunk)
 	chunk->desc.addr = chunk;
 	chunk->desc.size = DPM_CHUNK;
 	chunk->desc.socket_id = a->socket_id;
+	chunk->desc.arena_socket = a->socket_id;
 	chunk->desc.kind = CHUNK_ARENA;
 	chunk->desc.next = NULL;
 	for (i = 0; i < arena_map_bias; i++)
@@ -276,7 +277,7 @@ static struct run *arena_bin_run_new(struct arena *a, unsigned int binind)
 	if (chunk == NULL)
 		return NULL;
 	for (size_t i = 0; i < bi->run_pages; i++)
-		chunk->map[p + i] = PM_MAKE(PM_SMALL, binind, i);
+		chunk->map[p + i] = PM_MAKE_SMALL(binind, i, (i << DPM_LG_PAGE) % bi->reg_size);
 	run = arena_run_of(chunk, p);
 	run->binind = (uint16_t)binind;
 	run->nfree = bi->nregs;
@@ -363,7 +364,7 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 	struct arena_chunk *chunk = arena_chunk_of(ptr);
 	size_t pageind = arena_pageind(chunk, ptr);
 	uint32_t mapbits = chunk->map[pageind];
-	size_t run_page = pageind - PM_COUNT(mapbits);
+	size_t run_page = pageind - PM_RUN_OFFSET(mapbits);
 	struct run *run = arena_run_of(chunk, run_page);
 	uint32_t idx = div_compute(&bi->div, (uint32_t)((uintptr_t)ptr - arena_page_addr(chunk, run_page)));
 
@@ -579,6 +580,7 @@ void *arena_malloc_huge(struct arena *a, size_t size, size_t align)
 		desc->addr = addr;
 		desc->size = nchunks << DPM_LG_CHUNK;
 		desc->socket_id = a->socket_id;
+		desc->arena_socket = -1;
 		desc->kind = CHUNK_HUGE;
 		desc->next = NULL;
 		if (rtree_set(addr, nchunks, desc, a->socket_id) != 0) {

@@ -24,8 +24,13 @@
  * the header size: arena_boot() finds the fixed point (9 of 512 pages for
  * 2 MiB chunks).
  *
- * Page map word:  bits 0-2 state, 3-10 bin index, 16-31 count
- *   PM_SMALL       page of a small run; count = page's offset in its run
+ * Page map word:  bits 0-2 state, 3-10 bin index, then
+ *   PM_SMALL       page of a small run; bits 11-15 the page's offset in its
+ *                  run (runs have at most 32 pages), bits 16-31 its phase:
+ *                  (offset * page size) mod region size, so that a pointer
+ *                  starts a region iff (its offset in the page + phase) is a
+ *                  multiple of the region size -- no run base needed
+ *   (others: bits 11-31 a count)
  *   PM_LARGE       first page of a large run; count = run pages
  *   PM_LARGE_LAST  last page of a large run of two or more pages
  *   PM_FREE        page not in use; at the first and last page of a free
@@ -54,6 +59,9 @@ struct chunk_desc {
 	void *addr;                /* first chunk */
 	size_t size;               /* bytes of chunks */
 	int32_t socket_id;
+	/* socket_id for arena chunks, -1 for huge objects: the free fast path
+	 * asks "arena chunk of my socket?" with one compare. */
+	int32_t arena_socket;
 	uint8_t kind;
 	struct chunk_desc *next;   /* huge descriptors: recycling list */
 } __rte_cache_aligned;
@@ -68,8 +76,13 @@ enum page_state {
 
 #define PM_STATE(bits) ((bits) & 7u)
 #define PM_BININD(bits) (((bits) >> 3) & 0xffu)
-#define PM_COUNT(bits) ((bits) >> 16)
-#define PM_MAKE(state, binind, count) ((uint32_t)(state) | ((uint32_t)(binind) << 3) | ((uint32_t)(count) << 16))
+#define PM_COUNT(bits) ((bits) >> 11)
+#define PM_RUN_OFFSET(bits) (((bits) >> 11) & 31u)
+#define PM_PHASE(bits) ((bits) >> 16)
+#define PM_MAKE(state, binind, count) ((uint32_t)(state) | ((uint32_t)(binind) << 3) | ((uint32_t)(count) << 11))
+#define PM_MAKE_SMALL(binind, offset, phase) \
+	((uint32_t)PM_SMALL | ((uint32_t)(binind) << 3) | ((uint32_t)(offset) << 11) | ((uint32_t)(phase) << 16))
+#define PM_SMALL_MAX_PAGES 32
 
 /* A run's metadata, in the chunk header at its first page's slot. Free runs
  * and non-full small runs sit in pairing heaps ordered by address. */
@@ -121,8 +134,8 @@ struct arena {
 	struct bin bins[SC_NBINS];
 } __rte_cache_aligned;
 
-extern size_t arena_map_bias;      /* header pages */
-extern size_t arena_usable_pages;  /* DPM_CHUNK_NPAGES - arena_map_bias */
+extern DPM_HIDDEN size_t arena_map_bias;      /* header pages */
+extern DPM_HIDDEN size_t arena_usable_pages;  /* DPM_CHUNK_NPAGES - arena_map_bias */
 
 /* Compute header geometry and size classes. */
 void arena_boot(void);
@@ -164,20 +177,16 @@ static inline uintptr_t arena_page_addr(const struct arena_chunk *chunk, size_t 
 }
 
 /*
- * Region index of ptr in its small run, or -1 when ptr is not the start of
- * a region. mapbits is the page's map word (state PM_SMALL).
+ * Whether ptr is the start of a region of its small run (not an interior
+ * pointer): divide its offset by the region size and multiply back.
+ * mapbits is the page's map word (state PM_SMALL).
  */
-static inline int arena_region_index(const struct arena_chunk *chunk, size_t pageind,
-				     uint32_t mapbits, const void *ptr)
+static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 {
 	const struct bin_info *bi = &sc_bin_info[PM_BININD(mapbits)];
-	uintptr_t run_addr = arena_page_addr(chunk, pageind - PM_COUNT(mapbits));
-	uint32_t diff = (uint32_t)((uintptr_t)ptr - run_addr);
-	uint32_t idx = div_compute(&bi->div, diff);
+	uint32_t diff = (uint32_t)((uintptr_t)ptr & DPM_PAGE_MASK) + PM_PHASE(mapbits);
 
-	if (unlikely(idx * bi->reg_size != diff))
-		return -1;
-	return (int)idx;
+	return div_compute(&bi->div, diff) * bi->reg_size == diff;
 }
 
 /* Small: up to n regions of class binind into out[], under one bin lock.

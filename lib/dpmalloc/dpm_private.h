@@ -38,6 +38,10 @@
 
 #define DPM_CACHE_ALIGNED __rte_cache_aligned
 
+/* Internal globals read on fast paths: declared hidden so that other files
+ * of the library reach them PC-relative, not through the GOT. */
+#define DPM_HIDDEN __attribute__((visibility("hidden")))
+
 /* Compile-time options as constants, so both branches always compile. */
 static const bool dpm_debug_checks = DPM_DEBUG_CHECKS;
 

@@ -40,7 +40,7 @@ struct dpm_state {
 	uint64_t cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 };
 
-extern struct dpm_state dpm_state;
+extern DPM_HIDDEN struct dpm_state dpm_state;
 
 int dpm_init_hard(void);
 

@@ -8,7 +8,25 @@
 #include "base.h"
 #include "rtree.h"
 
-struct rtree_leaf *rtree_root[(size_t)1 << RTREE_ROOT_BITS];
+/* Never written: what unused root entries point at. */
+static struct rtree_leaf rtree_empty_leaf;
+
+#define RTREE_ROOT_LEN ((size_t)1 << RTREE_ROOT_BITS)
+
+/* Until rtree_reset() first runs, a constructor points the root at the
+ * empty leaf, so look-ups before any set-up find nothing. */
+struct rtree_leaf *rtree_root[RTREE_ROOT_LEN];
+
+static void rtree_root_clear(void)
+{
+	for (size_t i = 0; i < RTREE_ROOT_LEN; i++)
+		__atomic_store_n(&rtree_root[i], &rtree_empty_leaf, __ATOMIC_RELEASE);
+}
+
+RTE_INIT(rtree_boot)
+{
+	rtree_root_clear();
+}
 
 /* Serialises writers; readers never take it. */
 static pthread_mutex_t rtree_write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,7 +37,7 @@ static struct rtree_leaf *rtree_leaf_get_locked(uintptr_t key, int socket_id)
 	struct rtree_leaf **slot = &rtree_root[key >> RTREE_LEAF_BITS];
 	struct rtree_leaf *leaf = *slot;
 
-	if (leaf == NULL) {
+	if (leaf == &rtree_empty_leaf) {
 		leaf = base_alloc(socket_id, sizeof(*leaf));  /* zeroed */
 		if (leaf == NULL)
 			return NULL;
@@ -41,7 +59,7 @@ int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int soc
 
 		if (desc == NULL) {             /* unmapping never creates leaves */
 			leaf = rtree_root[key >> RTREE_LEAF_BITS];
-			if (leaf == NULL)
+			if (leaf == &rtree_empty_leaf)
 				continue;
 		} else {
 			leaf = rtree_leaf_get_locked(key, socket_id);
@@ -59,6 +77,6 @@ int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int soc
 void rtree_reset(void)
 {
 	pthread_mutex_lock(&rtree_write_lock);
-	memset(rtree_root, 0, sizeof(rtree_root));
+	rtree_root_clear();
 	pthread_mutex_unlock(&rtree_write_lock);
 }

@@ -13,6 +13,8 @@
  *                  (RTREE_ROOT_BITS)(RTREE_LEAF_BITS)  (DPM_LG_CHUNK)
  *
  * The root is a static array; leaves come from base and are never freed.
+ * Unused root entries point at one static empty leaf, so a look-up needs
+ * no test for a missing leaf: its entries are all NULL.
  * Readers take no lock: a leaf is published with a release store after it
  * is zeroed, and an entry is published with a release store after the
  * descriptor it points to is complete, so a reader that sees a pointer sees
@@ -35,7 +37,7 @@ struct rtree_leaf {
 	struct chunk_desc *entry[RTREE_LEAF_LEN];
 };
 
-extern struct rtree_leaf *rtree_root[(size_t)1 << RTREE_ROOT_BITS];
+extern DPM_HIDDEN struct rtree_leaf *rtree_root[(size_t)1 << RTREE_ROOT_BITS];
 
 /* Descriptor of the chunk holding addr, or NULL. Lock-free. */
 static inline struct chunk_desc *rtree_lookup(const void *addr)
@@ -46,8 +48,6 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
 	if (unlikely(key >> RTREE_KEY_BITS))
 		return NULL;
 	leaf = __atomic_load_n(&rtree_root[key >> RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
-	if (unlikely(leaf == NULL))
-		return NULL;
 	return __atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], __ATOMIC_ACQUIRE);
 }
 
@@ -55,7 +55,8 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
  * memory for a leaf) or -EINVAL (address out of range). */
 int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id);
 
-/* Forget every mapping (leaves stay allocated until base_fini()). */
+/* Forget every mapping (leaves stay allocated until base_fini()). Also
+ * the set-up: points every root entry at the empty leaf. */
 void rtree_reset(void);
 
 #endif /* DPM_RTREE_H */

@@ -42,6 +42,8 @@ static void bin_info_init(struct bin_info *bi, size_t reg_size)
 	bi->run_size = (uint32_t)run;
 	bi->run_pages = (uint16_t)(run / DPM_PAGE);
 	bi->nregs = (uint16_t)(run / reg_size);
+	/* the page map has 5 bits for a page's offset in its small run */
+	RTE_VERIFY(bi->run_pages <= 32);
 	div_init(&bi->div, (uint32_t)reg_size);
 }
 

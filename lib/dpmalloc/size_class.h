@@ -58,11 +58,11 @@ struct bin_info {
 	struct div_info div;          /* exact division by reg_size */
 };
 
-extern size_t sc_class_size[SC_NSIZES_MAX];
-extern uint8_t sc_lookup_table[SC_LOOKUP_LEN];
-extern struct bin_info sc_bin_info[SC_NBINS];
-extern unsigned int sc_nclasses;      /* small + large classes */
-extern size_t sc_large_max;           /* biggest large class */
+extern DPM_HIDDEN size_t sc_class_size[SC_NSIZES_MAX];
+extern DPM_HIDDEN uint8_t sc_lookup_table[SC_LOOKUP_LEN];
+extern DPM_HIDDEN struct bin_info sc_bin_info[SC_NBINS];
+extern DPM_HIDDEN unsigned int sc_nclasses;      /* small + large classes */
+extern DPM_HIDDEN size_t sc_large_max;           /* biggest large class */
 
 /* Build the tables; large classes stop at the biggest one <= large_limit. */
 void sc_boot(size_t large_limit);

@@ -114,7 +114,7 @@ int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out)
 		rte_errno = EINVAL;
 		return -1;
 	}
-	tc = __atomic_load_n(&tcache_of[lcore_id], __ATOMIC_ACQUIRE);
+	tc = tcache_get(lcore_id);
 	if (tc == NULL && __atomic_load_n(&dpm_state.lcore_arena[lcore_id], __ATOMIC_ACQUIRE) == NULL) {
 		rte_errno = ENOENT;
 		return -1;

@@ -5,6 +5,7 @@
 /* Thread caches: the hard halves (fill, flush, GC, remote frees). The easy
  * halves are inline in tcache.h. */
 
+#include <assert.h>
 #include <string.h>
 
 #include "base.h"
@@ -12,7 +13,25 @@
 #include "dpm_state.h"
 #include "tcache.h"
 
-struct tcache *tcache_of[RTE_MAX_LCORE];
+struct tcache *tcache_of[TCACHE_OF_LEN];
+struct tcache tcache_none = {
+	.socket_id = INT32_MIN,    /* no chunk has it */
+	.lcore_id = LCORE_ID_ANY,
+};
+
+static void tcache_of_clear(void)
+{
+	for (unsigned int i = 0; i < TCACHE_OF_LEN; i++)
+		__atomic_store_n(&tcache_of[i], &tcache_none, __ATOMIC_RELEASE);
+}
+
+RTE_INIT(tcache_of_boot)
+{
+	tcache_of_clear();
+}
+
+/* The mask trick needs a power of two. */
+static_assert((RTE_MAX_LCORE & (RTE_MAX_LCORE - 1)) == 0, "RTE_MAX_LCORE must be a power of two");
 
 /* Kept across unregistration so a thread taking the lcore id again reuses
  * the memory (base memory is never freed). */
@@ -81,7 +100,7 @@ struct tcache *tcache_get_hard(unsigned int lcore_id)
 	if (dpm_arena_choose(dpm_lcore_socket(lcore_id)) == NULL)  /* binds the lcore */
 		return NULL;
 	pthread_mutex_lock(&tcache_create_lock);
-	tc = tcache_of[lcore_id];
+	tc = tcache_get(lcore_id);
 	if (tc == NULL) {
 		tc = tcache_spare[lcore_id];
 		if (tc == NULL) {
@@ -205,7 +224,7 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 	if (got == 0)
 		return NULL;
 	tc->fills++;
-	tb->ncached = (uint16_t)got;
+	tb->ncached = got;
 	return tcache_alloc_easy(tb);
 }
 
@@ -268,8 +287,8 @@ void tcache_destroy(unsigned int lcore_id)
 	if (lcore_id >= RTE_MAX_LCORE)
 		return;
 	pthread_mutex_lock(&tcache_create_lock);
-	tc = tcache_of[lcore_id];
-	__atomic_store_n(&tcache_of[lcore_id], NULL, __ATOMIC_RELEASE);
+	tc = tcache_get(lcore_id);
+	__atomic_store_n(&tcache_of[lcore_id], &tcache_none, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&tcache_create_lock);
 	if (tc != NULL)
 		tcache_flush_all(tc);

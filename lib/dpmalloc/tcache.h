@@ -42,16 +42,18 @@
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
+/* One class of one tcache: a cache line of its own, 32-bit fields so the
+ * easy paths need no partial-register moves. */
 struct tcache_bin {
-	void **avail;              /* the stack */
-	uint16_t ncached;
-	uint16_t ncached_max;
-	uint16_t low_water;        /* least ncached since the last GC visit */
+	uint32_t ncached;
+	uint32_t ncached_max;
+	uint32_t low_water;        /* least ncached since the last GC visit */
 	uint8_t lg_fill_div;
 	uint8_t ran_dry;           /* a miss happened since the last GC visit */
+	void **avail;              /* the stack */
 	uint64_t nmalloc;          /* served to callers (hits and misses) */
 	uint64_t nfree;            /* taken from callers */
-};
+} __rte_cache_aligned;
 
 struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
@@ -66,7 +68,32 @@ struct tcache {
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
 } __rte_cache_aligned;
 
-extern struct tcache *tcache_of[RTE_MAX_LCORE];
+/*
+ * Indexed by lcore id & TCACHE_OF_MASK: twice RTE_MAX_LCORE entries, so that
+ * LCORE_ID_ANY (all ones) lands on an entry no lcore uses. Every entry
+ * without a real tcache points at tcache_none, which is never written: its
+ * stacks are empty (a malloc misses) and its socket matches no chunk (a free
+ * falls through). A non-lcore thread, an lcore without a tcache and an
+ * uninitialised library thus cost the fast paths no test of their own.
+ */
+#define TCACHE_OF_LEN (2 * RTE_MAX_LCORE)
+#define TCACHE_OF_MASK (TCACHE_OF_LEN - 1)
+extern DPM_HIDDEN struct tcache *tcache_of[TCACHE_OF_LEN];
+extern DPM_HIDDEN struct tcache tcache_none;
+
+/* The lcore's tcache, or tcache_none: for the easy paths. */
+static inline struct tcache *tcache_lookup(unsigned int lcore_id)
+{
+	return tcache_of[lcore_id & TCACHE_OF_MASK];
+}
+
+/* The lcore's tcache, or NULL: for everything else. */
+static inline struct tcache *tcache_get(unsigned int lcore_id)
+{
+	struct tcache *tc = __atomic_load_n(&tcache_of[lcore_id & TCACHE_OF_MASK], __ATOMIC_ACQUIRE);
+
+	return tc != &tcache_none ? tc : NULL;
+}
 
 /* Pop a cached object, or NULL on a miss. */
 static inline void *tcache_alloc_easy(struct tcache_bin *tb)

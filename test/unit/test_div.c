@@ -34,6 +34,30 @@ Test(div, magic_division_is_exact_far_beyond_run_sizes)
 	}
 }
 
+Test(div, region_check_accepts_exactly_the_region_starts_of_every_run)
+{
+	void *mem = aligned_alloc(DPM_CHUNK, DPM_CHUNK);
+	struct arena_chunk *chunk = mem;
+
+	cr_assert_not_null(mem);
+	for (unsigned int b = 0; b < SC_NBINS; b++) {
+		const struct bin_info *bi = &sc_bin_info[b];
+		size_t run_page = arena_map_bias + 3;   /* any page of the chunk */
+		char *run = (char *)chunk + run_page * DPM_PAGE;
+
+		for (size_t p = 0; p < bi->run_pages; p++)
+			chunk->map[run_page + p] = PM_MAKE_SMALL(b, p, (p * DPM_PAGE) % bi->reg_size);
+		/* every 16-byte offset of the run, across page boundaries */
+		for (size_t off = 0; off < bi->run_size; off += 16) {
+			size_t pi = arena_pageind(chunk, run + off);
+
+			cr_assert_eq(arena_region_valid(chunk->map[pi], run + off), off % bi->reg_size == 0,
+				     "bin %u offset %zu", b, off);
+		}
+	}
+	free(mem);
+}
+
 Test(div, region_index_refuses_interior_pointers)
 {
 	/* A fake chunk, only its header is read. */
@@ -47,14 +71,15 @@ Test(div, region_index_refuses_interior_pointers)
 		size_t run_page = arena_map_bias;
 
 		for (size_t p = 0; p < bi->run_pages; p++)
-			chunk->map[run_page + p] = PM_MAKE(PM_SMALL, b, p);
+			chunk->map[run_page + p] = PM_MAKE_SMALL(b, p, (p * DPM_PAGE) % bi->reg_size);
 		for (uint32_t i = 0; i < bi->nregs; i++) {
 			char *reg = (char *)chunk + run_page * DPM_PAGE + (size_t)i * bi->reg_size;
 			size_t pi = arena_pageind(chunk, reg);
 
-			cr_assert_eq(arena_region_index(chunk, pi, chunk->map[pi], reg), (int)i);
+			cr_assert(arena_region_valid(chunk->map[pi], reg), "bin %u region %u", b, i);
+			cr_assert_eq(div_compute(&bi->div, (uint32_t)(reg - ((char *)chunk + run_page * DPM_PAGE))), i);
 			pi = arena_pageind(chunk, reg + 8);
-			cr_assert_eq(arena_region_index(chunk, pi, chunk->map[pi], reg + 8), -1,
+			cr_assert_not(arena_region_valid(chunk->map[pi], reg + 8),
 				     "bin %u region %u + 8 accepted", b, i);
 		}
 	}

@@ -33,7 +33,7 @@ static void init_default(void)
 
 static struct tcache *self_tcache(void)
 {
-	return tcache_of[rte_lcore_id()];
+	return tcache_get(rte_lcore_id());
 }
 
 static struct bin *bin_of(void *p)
@@ -283,10 +283,10 @@ static void *registered_thread(void *arg)
 		p[i] = dpm_malloc(128);
 	for (int i = 0; i < 10; i++)
 		dpm_free(p[i]);
-	r->had_tcache = tcache_of[r->lcore] != NULL;
-	r->cached = r->had_tcache && tcache_of[r->lcore]->bins[sc_size2class(128)].ncached > 0;
+	r->had_tcache = tcache_get(r->lcore) != NULL;
+	r->cached = r->had_tcache && tcache_get(r->lcore)->bins[sc_size2class(128)].ncached > 0;
 	rte_thread_unregister();
-	r->gone = tcache_of[r->lcore] == NULL;
+	r->gone = tcache_get(r->lcore) == NULL;
 	return NULL;
 }
 
@@ -329,7 +329,7 @@ Test(tcache, plain_pthreads_use_the_locked_path_and_get_no_tcache)
 	init_default();
 	cr_assert_eq(dpm_test_run_on_pthread(plain_thread_work, NULL), 0);
 	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++)
-		cr_assert_null(tcache_of[l], "lcore %u has a tcache", l);
+		cr_assert(tcache_of[l] == &tcache_none, "lcore %u has a tcache", l);
 	cr_assert_eq(dpm_stats_socket(0, &st), 0);
 	cr_assert_eq(st.nmalloc, 2000 - 1000, "1000 objects, counted once each way") ;
 	dpm_fini();
