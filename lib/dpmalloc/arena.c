@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_cycles.h>
+
 #include "arena.h"
 #include "base.h"
 #include "chunk.h"
@@ -192,6 +194,7 @@ static void arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
 	struct arena_chunk *old = a->spare;
 
 	a->spare = chunk;
+	a->spare_since = rte_get_tsc_cycles();
 	if (old != NULL)
 		arena_chunk_release(a, old);
 }
@@ -271,13 +274,16 @@ static struct run *arena_bin_run_new(struct arena *a, unsigned int binind)
 	struct run *run;
 	size_t p;
 
+	/* The page map is the arena lock's: a neighbour's coalescing reads
+	 * these pages' states under it. */
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, bi->run_pages, &p);
+	if (chunk != NULL)
+		for (size_t i = 0; i < bi->run_pages; i++)
+			chunk->map[p + i] = PM_MAKE_SMALL(binind, i, (i << DPM_LG_PAGE) % bi->reg_size);
 	dpm_unlock(&a->lock);
 	if (chunk == NULL)
 		return NULL;
-	for (size_t i = 0; i < bi->run_pages; i++)
-		chunk->map[p + i] = PM_MAKE_SMALL(binind, i, (i << DPM_LG_PAGE) % bi->reg_size);
 	run = arena_run_of(chunk, p);
 	run->binind = (uint16_t)binind;
 	run->nfree = bi->nregs;
@@ -383,9 +389,9 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 		else if (bi->nregs > 1)
 			ph_remove(&bin->nonfull, run);
 		bin->curruns--;
+		dpm_lock(&a->lock);
 		for (size_t i = 0; i < bi->run_pages; i++)
 			chunk->map[run_page + i] = PM_MAKE(PM_FREE, 0, 0);
-		dpm_lock(&a->lock);
 		arena_run_dalloc_locked(a, chunk, run_page, bi->run_pages);
 		dpm_unlock(&a->lock);
 	} else if (run->nfree == 1 && run != bin->runcur) {
@@ -659,6 +665,13 @@ void arena_boot(void)
 	sc_boot(arena_usable_pages << DPM_LG_PAGE);
 }
 
+/* Geometry needs nothing from DPDK: build it when the library loads, so
+ * the class table is readable before initialisation. */
+RTE_INIT(arena_boot_early)
+{
+	arena_boot();
+}
+
 struct arena *arena_new(int socket_id, unsigned int index)
 {
 	struct arena *a = base_alloc(socket_id, sizeof(*a));
@@ -724,6 +737,17 @@ void arena_release_spare(struct arena *a)
 	if (spare != NULL)
 		arena_chunk_release(a, spare);
 	dpm_unlock(&a->lock);
+}
+
+void arena_decay_spare(struct arena *a)
+{
+	uint64_t idle = chunk_decay_cycles_get();
+
+	/* An unlocked peek: a stale answer only delays the release. */
+	if (idle == 0 || __atomic_load_n(&a->spare, __ATOMIC_RELAXED) == NULL ||
+	    rte_get_tsc_cycles() - __atomic_load_n(&a->spare_since, __ATOMIC_RELAXED) < idle)
+		return;
+	arena_release_spare(a);
 }
 
 void arena_destroy(struct arena *a)

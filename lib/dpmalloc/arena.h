@@ -118,13 +118,16 @@ struct large_stats {
 };
 
 /* An arena. lock covers runs_avail, avail_map, spare, nchunks, the large
- * and huge statistics and huge_spare; each bin has its own lock, always
- * taken before the arena's. */
+ * and huge statistics, huge_spare, and the page maps of its chunks (except
+ * that a page of a live object is stable while the object lives, so the
+ * free path reads it unlocked); each bin has its own lock, always taken
+ * before the arena's. */
 struct arena {
 	unsigned int index;        /* within its socket */
 	int socket_id;
 	dpm_lock_t lock;
 	struct arena_chunk *spare; /* one empty chunk kept against thrashing */
+	uint64_t spare_since;      /* tsc when it became the spare */
 	uint64_t nchunks;
 	struct chunk_desc *huge_spare;
 	uint64_t huge_nmalloc, huge_nfree, huge_bytes;
@@ -145,6 +148,11 @@ struct arena *arena_new(int socket_id, unsigned int index);
 
 /* Give the spare chunk back to the socket (for a trim). */
 void arena_release_spare(struct arena *a);
+
+/* Give the spare back when it has been idle for the span decay time, so
+ * that the span holding it can decay too. Cheap when there is nothing to
+ * do; called from slow paths. */
+void arena_decay_spare(struct arena *a);
 
 /* Release all chunks of the arena (shutdown only). */
 void arena_destroy(struct arena *a);

@@ -291,6 +291,29 @@ void chunk_stats(int socket_id, struct chunk_socket_stats *out)
 	dpm_unlock(&cs->lock);
 }
 
+unsigned int chunk_walk_used(int socket_id, void (*fn)(void *chunk, void *arg), void *arg)
+{
+	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	unsigned int n = 0;
+
+	dpm_lock(&cs->lock);
+	for (struct span *sp = cs->spans; sp != NULL; sp = sp->next) {
+		for (size_t i = 0; i < sp->nchunks; i++) {
+			if (!bitmap_get(sp->freemap, (unsigned int)i)) {
+				fn((void *)(sp->base + i * DPM_CHUNK), arg);
+				n++;
+			}
+		}
+	}
+	dpm_unlock(&cs->lock);
+	return n;
+}
+
+uint64_t chunk_decay_cycles_get(void)
+{
+	return chunk_decay_cycles;
+}
+
 unsigned int chunk_zone_count(void)
 {
 	uint64_t n = 0;

@@ -57,6 +57,13 @@ void chunk_decay_tick(int socket_id);
 
 void chunk_stats(int socket_id, struct chunk_socket_stats *out);
 
+/* Call fn on every chunk in use on the socket, under the socket's lock
+ * (diagnostics only). Returns the number of chunks visited. */
+unsigned int chunk_walk_used(int socket_id, void (*fn)(void *chunk, void *arg), void *arg);
+
+/* The idle time after which free spans go back, in TSC cycles (0: never). */
+uint64_t chunk_decay_cycles_get(void);
+
 /* Zones (memzones) held for spans, all sockets. */
 unsigned int chunk_zone_count(void);
 

@@ -38,9 +38,15 @@ struct dpm_state {
 	struct arena *lcore_arena[RTE_MAX_LCORE];
 	/* frees from lcores of [from] of memory of [to]; atomic adds per batch */
 	uint64_t cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
+	/* allocations asked of [from], served by [to] (fallback policy) */
+	uint64_t fallback[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 };
 
 extern DPM_HIDDEN struct dpm_state dpm_state;
+
+/* Held for reading by statistics (which run on telemetry threads), for
+ * writing by dpm_fini() while it tears the state down. */
+extern DPM_HIDDEN pthread_rwlock_t dpm_state_lock;
 
 int dpm_init_hard(void);
 

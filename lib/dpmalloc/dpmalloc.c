@@ -33,6 +33,7 @@
 RTE_LOG_REGISTER_DEFAULT(dpm_logtype, NOTICE);
 
 struct dpm_state dpm_state;
+pthread_rwlock_t dpm_state_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 /* Nothing bigger can ever be served: keeps size arithmetic from wrapping. */
 #define DPM_SIZE_MAX ((size_t)1 << 46)
@@ -349,11 +350,13 @@ void dpm_fini(void)
 		rte_lcore_callback_unregister(dpm_lcore_cb_handle);
 	dpm_lcore_cb_handle = NULL;
 	tcache_fini();
+	pthread_rwlock_wrlock(&dpm_state_lock);
 	__atomic_store_n(&dpm_state.ready, false, __ATOMIC_RELEASE);
 	rtree_reset();
 	chunk_fini();
 	base_fini();
 	memset(&dpm_state, 0, sizeof(dpm_state));
+	pthread_rwlock_unlock(&dpm_state_lock);
 	pthread_mutex_unlock(&dpm_init_lock);
 }
 
@@ -519,9 +522,12 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 			for (int s = dpm_fallback_next(socket_id, socket_id); s >= 0 && p == NULL;
 			     s = dpm_fallback_next(socket_id, s)) {
 				p = dpm_alloc_socket_once(s, size, align);
-				if (p != NULL)
+				if (p != NULL) {
 					__atomic_fetch_add(&dpm_state.sockets[s].fallback_in, 1,
 							   __ATOMIC_RELAXED);
+					__atomic_fetch_add(&dpm_state.fallback[socket_id][s], 1,
+							   __ATOMIC_RELAXED);
+				}
 			}
 		}
 		if (p == NULL) {
@@ -877,7 +883,8 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 
 	if (ptrs == NULL)
 		return;
-	if (dpm_tcache_self() != NULL) {
+	if (dpm_tcache_self() != NULL ||
+	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && tcache_get_hard(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
 			dpm_free(ptrs[i]);
 		return;

@@ -17,9 +17,11 @@
  *
  * Error convention: functions returning a pointer return NULL and set
  * rte_errno; functions returning int return a negative value (-1) and set
- * rte_errno. Every function except dpm_init() initialises the library with
- * default settings on first use; before rte_eal_init() has run, every call
- * fails with rte_errno = E_RTE_NO_CONFIG.
+ * rte_errno. Allocation, free and pointer-query functions initialise the
+ * library with default settings on first use; statistics functions never
+ * do (they fail with ENODEV until it is initialised, so that a telemetry
+ * poll cannot bring it back after dpm_fini()). Before rte_eal_init() has
+ * run, every call fails with rte_errno = E_RTE_NO_CONFIG.
  *
  * Thread safety: unless a function says otherwise, any lcore, any thread
  * registered with rte_thread_register(), and any plain pthread may call it
@@ -327,8 +329,8 @@ struct dpm_socket_stats {
 	uint64_t bytes_metadata;  /**< bytes reserved for metadata (never returned before dpm_fini()) */
 	uint64_t chunks_used;     /**< chunks in use by arenas or huge objects (an arena's one empty spare chunk is not counted) */
 	uint64_t bytes_allocated; /**< bytes in live objects (class sizes), tcaches included */
-	uint64_t nmalloc;         /**< allocations served from this socket */
-	uint64_t nfree;           /**< frees returned to this socket */
+	uint64_t nmalloc;         /**< objects handed out by this socket's arenas (to callers, or in batches to tcaches) */
+	uint64_t nfree;           /**< objects returned to this socket's arenas (from callers, or in batches from tcaches) */
 	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets */
 	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
 	uint64_t enomem;          /**< allocations refused for lack of memory */
@@ -351,10 +353,11 @@ struct dpm_class_stats {
 	uint64_t curruns;     /**< runs of this class now (small classes) */
 };
 
-/** Number of size classes below huge (small and large). */
+/** Number of size classes below huge (small and large). Fixed at build
+ * time; answers at any time, even before rte_eal_init(). */
 unsigned int dpm_class_count(void);
 
-/** Size of class cls in bytes, or 0 past the last class. */
+/** Size of class cls in bytes, or 0 past the last class (any time). */
 size_t dpm_class_size(unsigned int cls);
 
 /**
@@ -369,8 +372,8 @@ int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out
 struct dpm_lcore_stats {
 	unsigned int lcore_id;
 	int socket_id;              /**< the lcore's socket as dpmalloc sees it */
-	uint64_t nmalloc;           /**< allocations by this lcore through its tcache */
-	uint64_t nfree;             /**< frees by this lcore through its tcache */
+	uint64_t nmalloc;           /**< allocations served by this lcore's tcache (small classes and large ones up to tcache_max_size; others go to arenas uncounted here) */
+	uint64_t nfree;             /**< frees taken by this lcore's tcache (same classes) */
 	uint64_t tcache_fills;      /**< batches taken from arenas */
 	uint64_t tcache_flushes;    /**< batches given back to arenas */
 	uint64_t tcache_gc;         /**< GC passes */
@@ -394,9 +397,43 @@ int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
 uint64_t dpm_stats_cross_socket(int from, int to);
 
 /**
+ * Count of allocations asked of socket from and served by socket to under
+ * DPM_EXHAUST_FALLBACK (both DPDK socket ids).
+ */
+uint64_t dpm_stats_fallback(int from, int to);
+
+/**
  * Number of memzones dpmalloc holds now (all sockets).
  */
 unsigned int dpm_memzone_count(void);
+
+/**
+ * The NUMA node the kernel reports for the page holding ptr (move_pages(2)
+ * in query mode: nothing moves). Any thread; a system call, not for fast
+ * paths.
+ *
+ * @return
+ *   The node id, or -1 with rte_errno set:
+ *   - EINVAL: ptr is not dpmalloc's.
+ *   - ENOTSUP: the kernel or libnuma cannot tell, or the zone source is
+ *     DPM_ZONE_ANON (whose socket ids are labels).
+ *   - ENOENT: the page has never been touched, so it has no node yet.
+ */
+int dpm_numa_node_of(const void *ptr);
+
+/**
+ * Check that a socket's memory is where dpmalloc says: the first page of
+ * every chunk in use is asked for its node (pages never touched are left
+ * out). Mismatches are logged. Any thread; slow (one system call per
+ * chunk).
+ *
+ * @param mismatched
+ *   Where to store the number of chunks found on another node, or NULL.
+ * @return
+ *   The number of chunks checked, or -1 with rte_errno = EINVAL (unknown
+ *   socket) or ENOTSUP (the kernel cannot tell, or DPM_ZONE_ANON).
+ */
+int dpm_placement_check_socket(int socket_id, unsigned int *mismatched);
 
 #pragma GCC visibility pop
 

@@ -14,31 +14,45 @@
 #include "base.h"
 #include "chunk.h"
 #include "dpm_state.h"
+#include "placement.h"
 #include "tcache.h"
 
-static bool stats_ready(void)
+/*
+ * Statistics never initialise the library (a telemetry poll must not bring
+ * it back after dpm_fini()), and hold the state lock for reading so that
+ * dpm_fini() cannot tear the state down under them.
+ */
+static bool stats_begin(void)
 {
-	if (dpm_ensure_init() != 0)
-		return false;
-	return true;
+	pthread_rwlock_rdlock(&dpm_state_lock);
+	if (likely(dpm_state.ready))
+		return true;
+	pthread_rwlock_unlock(&dpm_state_lock);
+	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	return false;
 }
 
+static void stats_end(void)
+{
+	pthread_rwlock_unlock(&dpm_state_lock);
+}
+
+/* The class table depends on the build only: it is built when the library
+ * loads, and these two answer at any time, even before rte_eal_init(). */
 unsigned int dpm_class_count(void)
 {
-	return stats_ready() ? sc_nclasses : 0;
+	return sc_nclasses;
 }
 
 size_t dpm_class_size(unsigned int cls)
 {
-	return stats_ready() && cls < sc_nclasses ? sc_class2size(cls) : 0;
+	return cls < sc_nclasses ? sc_class2size(cls) : 0;
 }
 
-int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out)
+static int dpm_stats_class_locked(int socket_id, unsigned int cls, struct dpm_class_stats *out)
 {
 	struct dpm_socket *ds;
 
-	if (!stats_ready())
-		return -1;
 	if (!dpm_socket_valid(socket_id) || cls >= sc_nclasses || out == NULL) {
 		rte_errno = EINVAL;
 		return -1;
@@ -52,14 +66,12 @@ int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out
 	return 0;
 }
 
-int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out)
+static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 {
 	struct chunk_socket_stats cs;
 	struct dpm_socket *ds;
 	uint64_t huge_nmalloc = 0, huge_nfree = 0, huge_bytes = 0;
 
-	if (!stats_ready())
-		return -1;
 	if (!dpm_socket_valid(socket_id) || out == NULL) {
 		rte_errno = EINVAL;
 		return -1;
@@ -104,12 +116,10 @@ int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out)
 	return 0;
 }
 
-int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out)
+static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats *out)
 {
 	struct tcache *tc;
 
-	if (!stats_ready())
-		return -1;
 	if (lcore_id >= RTE_MAX_LCORE || out == NULL) {
 		rte_errno = EINVAL;
 		return -1;
@@ -145,7 +155,106 @@ uint64_t dpm_stats_cross_socket(int from, int to)
 	return __atomic_load_n(&dpm_state.cross[from][to], __ATOMIC_RELAXED);
 }
 
+uint64_t dpm_stats_fallback(int from, int to)
+{
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+		return 0;
+	return __atomic_load_n(&dpm_state.fallback[from][to], __ATOMIC_RELAXED);
+}
+
+static int dpm_numa_node_of_locked(const void *ptr)
+{
+	int node;
+
+	if (dpm_socket_of(ptr) < 0)
+		return -1;   /* rte_errno = EINVAL */
+	if (dpm_state.cfg.zone_source == DPM_ZONE_ANON) {
+		rte_errno = ENOTSUP;   /* its sockets are labels */
+		return -1;
+	}
+	node = numa_page_node(ptr);
+	if (node < 0) {
+		rte_errno = -node;
+		return -1;
+	}
+	return node;
+}
+
+struct placement_walk {
+	int socket_id;
+	unsigned int checked, mismatched, unknown;
+};
+
+static void placement_check_chunk(void *chunk, void *arg)
+{
+	struct placement_walk *w = arg;
+	int node = numa_page_node(chunk);
+
+	if (node < 0) {
+		w->unknown++;
+		return;
+	}
+	w->checked++;
+	if (node != w->socket_id) {
+		w->mismatched++;
+		DPM_LOG(WARNING, "chunk %p of socket %d is on NUMA node %d", chunk, w->socket_id, node);
+	}
+}
+
+static int dpm_placement_check_socket_locked(int socket_id, unsigned int *mismatched)
+{
+	struct placement_walk w = { .socket_id = socket_id };
+
+	if (!dpm_socket_valid(socket_id)) {
+		rte_errno = EINVAL;
+		return -1;
+	}
+	if (dpm_state.cfg.zone_source == DPM_ZONE_ANON || numa_page_node(&w) == -ENOTSUP) {
+		rte_errno = ENOTSUP;
+		return -1;
+	}
+	chunk_walk_used(socket_id, placement_check_chunk, &w);
+	if (mismatched != NULL)
+		*mismatched = w.mismatched;
+	return (int)w.checked;
+}
+
 unsigned int dpm_memzone_count(void)
 {
 	return chunk_zone_count() + base_zone_count();
+}
+
+/* Public wrappers: the state lock around the readers above. */
+#define STATS_LOCKED(call) do { \
+	int rc_; \
+	if (!stats_begin()) \
+		return -1; \
+	rc_ = (call); \
+	stats_end(); \
+	return rc_; \
+} while (0)
+
+int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out)
+{
+	STATS_LOCKED(dpm_stats_class_locked(socket_id, cls, out));
+}
+
+int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out)
+{
+	STATS_LOCKED(dpm_stats_socket_locked(socket_id, out));
+}
+
+int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out)
+{
+	STATS_LOCKED(dpm_stats_lcore_locked(lcore_id, out));
+}
+
+int dpm_numa_node_of(const void *ptr)
+{
+	STATS_LOCKED(dpm_numa_node_of_locked(ptr));
+}
+
+int dpm_placement_check_socket(int socket_id, unsigned int *mismatched)
+{
+	STATS_LOCKED(dpm_placement_check_socket_locked(socket_id, mismatched));
 }

@@ -266,6 +266,7 @@ void tcache_event_hard(struct tcache *tc)
 	tb->low_water = tb->ncached;
 	tb->ran_dry = 0;
 	tcache_remote_flush(tc);
+	arena_decay_spare(tc->arena);
 	chunk_decay_tick(tc->socket_id);
 }
 

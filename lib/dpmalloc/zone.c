@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
+#include <rte_eal.h>
 #include <rte_memzone.h>
 
 #include "dpm_private.h"
+#include "placement.h"
 #include "zone.h"
 
 const struct zone_ops *zone_source = &zone_memzone_ops;
@@ -34,7 +36,9 @@ static void zone_make_name(struct zone_span *out, int socket_id)
  * Memzone source. DPDK can align a zone to at most its page size (a bigger
  * alignment fails with ENOMEM in the default memory mode), so chunks bigger
  * than 2 MiB are aligned inside an over-sized zone instead. Any page size
- * is accepted, so --no-huge and machines without 1 GiB pages work.
+ * is accepted, so --no-huge and machines without 1 GiB pages work; under
+ * --no-huge, where DPDK places no memory by socket, the span is bound to its
+ * node with mbind.
  */
 static int zone_memzone_reserve(int socket_id, size_t size, size_t align, struct zone_span *out)
 {
@@ -51,6 +55,10 @@ static int zone_memzone_reserve(int socket_id, size_t size, size_t align, struct
 	out->addr = (void *)DPM_ALIGN_UP((uintptr_t)mz->addr, align);
 	out->size = size;
 	out->socket_id = socket_id;
+	/* Without hugepages DPDK ignores the socket argument: bind the span
+	 * ourselves where the node exists (logged once where it cannot). */
+	if (!rte_eal_has_hugepages())
+		numa_bind_span(out->addr, out->size, socket_id);
 	return 0;
 }
 
