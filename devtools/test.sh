@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The dpmalloc authors
+#
+# The one command that sets up, builds and runs every test:
+#   devtools/setup.sh   packages and hugepages
+#   devtools/build.sh   meson + ninja in build/ (or $BUILD_DIR)
+#   meson test          every suite: the Criterion tests under both EAL
+#                       modes ('huge' and 'nohuge'; 'huge' is left out
+#                       where setup.sh found no hugepages), plus whatever
+#                       else is registered (benchmark smoke runs)
+# and ends with one line, the last of its output:
+#   N passed, N failed[, N skipped]
+# counting each Criterion test (from the "Synthesis:" line every Criterion
+# binary prints into the meson test log) and each other test by its meson
+# result. Exits non-zero when anything failed.
+#
+# Extra arguments go to `meson test`, e.g. `devtools/test.sh --suite nohuge`.
+
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${BUILD_DIR:-build}
+export BUILD_DIR=$build_dir
+cd "$repo" || exit 1
+
+finish() {
+	local passed=$1 failed=$2 skipped=$3
+	if [ "$skipped" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+echo "=== setup"
+if ! bash devtools/setup.sh; then
+	echo "test: devtools/setup.sh failed" >&2
+	finish 0 1 0
+fi
+# setup.sh wrote which EAL modes this machine can run; an explicit
+# DPM_TEST_MODES in the environment wins.
+if [ -z "${DPM_TEST_MODES:-}" ]; then
+	DPM_TEST_MODES=$(cat "$build_dir/dpm-test-modes" 2>/dev/null || echo nohuge)
+fi
+export DPM_TEST_MODES
+
+echo "=== build"
+if ! bash devtools/build.sh; then
+	echo "test: the build failed" >&2
+	finish 0 1 0
+fi
+
+suite_args=()
+case " $DPM_TEST_MODES " in
+*" huge "*) echo "=== test: EAL modes huge and nohuge" ;;
+*)
+	echo "=== test: EAL mode nohuge only (no hugepages; see devtools/setup.sh)"
+	suite_args=(--no-suite huge)
+	;;
+esac
+
+log_json=$build_dir/meson-logs/testlog.json
+rm -f "$log_json"
+# Two test binaries at a time: each runs one EAL process at a time, and two
+# huge-mode processes fit in 2 GiB of hugepages (test/dpm_test.h).
+meson test -C "$build_dir" --print-errorlogs --num-processes 2 \
+	"${suite_args[@]}" "$@"
+meson_status=$?
+
+if [ ! -s "$log_json" ]; then
+	echo "test: meson wrote no test log ($log_json)" >&2
+	finish 0 1 0
+fi
+
+# Count. Prints "passed failed skipped" on its last line, details before.
+counts=$(python3 - "$log_json" <<'EOF'
+import json
+import re
+import sys
+
+synthesis = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| "
+                       r"Failing: (\d+) \| Crashing: (\d+)")
+skipped_all = re.compile(r"dpm_test: skipped all (\d+) tests")
+skip_line = re.compile(r"^\[SKIP\] ", re.M)
+fail_line = re.compile(r"^\[FAIL\] .*$", re.M)
+
+passed = failed = skipped = 0
+notes = []
+with open(sys.argv[1]) as log:
+    for line in log:
+        if not line.strip():
+            continue
+        test = json.loads(line)
+        name, result = test["name"], test["result"]
+        output = (test.get("stdout") or "") + (test.get("stderr") or "")
+        found = synthesis.findall(output)
+        if found:
+            ok = sum(int(f[1]) for f in found)
+            bad = sum(int(f[2]) for f in found)
+            passed += ok
+            failed += bad
+            skipped += len(skip_line.findall(output))
+            for fail in fail_line.findall(output):
+                notes.append(f"{name}: {fail}")
+            if bad == 0 and result not in ("OK", "SKIP", "EXPECTEDFAIL"):
+                failed += 1
+                notes.append(f"{name}: {result} although its tests passed")
+        elif result == "SKIP":
+            m = skipped_all.search(output)
+            skipped += int(m.group(1)) if m else 1
+        elif result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        else:
+            failed += 1
+            notes.append(f"{name}: {result} (no Criterion synthesis: "
+                         "crashed or timed out)")
+for note in notes:
+    print("  " + note)
+print(passed, failed, skipped)
+EOF
+)
+parse_status=$?
+if [ $parse_status -ne 0 ] || [ -z "$counts" ]; then
+	echo "test: cannot read $log_json" >&2
+	finish 0 1 0
+fi
+details=$(printf '%s\n' "$counts" | sed '$d')
+read -r passed failed skipped <<<"$(printf '%s\n' "$counts" | tail -n 1)"
+
+if [ -n "$details" ]; then
+	echo "=== failures"
+	printf '%s\n' "$details"
+fi
+if [ "$meson_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	echo "test: meson test exited with $meson_status" >&2
+	failed=1
+fi
+finish "$passed" "$failed" "$skipped"
