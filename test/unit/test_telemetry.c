@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+/*
+ * The /dpmalloc/ telemetry commands, asked the way dpdk-telemetry.py asks:
+ * through the process's own telemetry socket,
+ * <runtime dir>/dpdk_telemetry.v2 (SOCK_SEQPACKET; the server sends a JSON
+ * greeting on connect, then answers each command with one JSON message).
+ * The replies are checked against what the test itself allocated and
+ * against the public statistics read directly.
+ *
+ * Criterion runs each test in its own process; each starts EAL in the
+ * harness's memory mode (DPM_TEST_EAL) with a file prefix of its own, hence
+ * its own runtime directory and socket.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_string_fns.h>
+
+#include <dpmalloc.h>
+#include "dpm_test.h"
+#include "telemetry.h"
+
+#define REPLY_MAX (32 * 1024)
+#define NOBJ 1000
+
+static int tel_sock = -1;
+static char reply[REPLY_MAX];
+
+static uint64_t json_u64(const char *json, const char *key);
+
+/*
+ * EAL for the harness's memory mode, with a file prefix of this process's
+ * own: the telemetry socket lives in the runtime directory
+ * /var/run/dpdk/<prefix>/, and a second process with the same prefix would
+ * take the socket's path over (DPDK unlinks it before binding).
+ */
+static void
+eal_start(void)
+{
+	static char prefix[64];
+	const char *extra[] = { prefix, NULL };
+	int ret;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dpm_tel_%d", getpid());
+	ret = dpm_test_eal_init_args(extra);
+	cr_assert_geq(ret, 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+}
+
+/* Leave no runtime directory behind (DPDK would unlink only the socket). */
+static void
+eal_stop(void)
+{
+	char path[PATH_MAX];
+	const char *dir = rte_eal_get_runtime_dir();
+
+	if (tel_sock >= 0)
+		close(tel_sock);
+	tel_sock = -1;
+	rte_eal_cleanup();
+	snprintf(path, sizeof(path), "%s/dpdk_telemetry.v2", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Connect to this process's telemetry socket and eat the greeting. */
+static void
+tel_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	ssize_t n;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk_telemetry.v2",
+		 rte_eal_get_runtime_dir());
+	tel_sock = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	cr_assert_geq(tel_sock, 0);
+	cr_assert_eq(connect(tel_sock, (struct sockaddr *)&sun, sizeof(sun)), 0,
+		     "connect %s: %s", sun.sun_path, strerror(errno));
+	n = read(tel_sock, reply, sizeof(reply) - 1);
+	cr_assert_gt(n, 0);
+	reply[n] = '\0';
+	cr_assert_not_null(strstr(reply, "\"max_output_len\""), "greeting: %s", reply);
+	/* The socket is this process's, not another test's. */
+	cr_assert_eq(json_u64(reply, "pid"), (uint64_t)getpid(), "%s", reply);
+}
+
+/* Send one command; the reply is left in reply[]. */
+static const char *
+tel_query(const char *cmd)
+{
+	ssize_t n;
+
+	if (tel_sock < 0)
+		tel_connect();
+	cr_assert_eq(write(tel_sock, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	n = read(tel_sock, reply, sizeof(reply) - 1);
+	cr_assert_gt(n, 0, "no reply to %s", cmd);
+	reply[n] = '\0';
+	return reply;
+}
+
+/* The text right after "key": in json, or NULL. */
+static const char *
+json_find(const char *json, const char *key)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	json = strstr(json, pat);
+	return json == NULL ? NULL : json + strlen(pat);
+}
+
+/* The number stored under key; the test fails if there is none. */
+static uint64_t
+json_u64(const char *json, const char *key)
+{
+	const char *v = json_find(json, key);
+	char *end;
+	uint64_t x;
+
+	cr_assert_not_null(v, "no \"%s\" in %s", key, json);
+	x = strtoull(v, &end, 10);
+	cr_assert_neq(end, v, "\"%s\" is not a number in %s", key, json);
+	return x;
+}
+
+/* The u64 array stored under key, up to max values; returns how many. */
+static unsigned int
+json_row(const char *json, const char *key, uint64_t *vals, unsigned int max)
+{
+	const char *v = json_find(json, key);
+	unsigned int n = 0;
+	char *end;
+
+	cr_assert_not_null(v, "no \"%s\" in %s", key, json);
+	cr_assert_eq(*v, '[', "\"%s\" is not an array", key);
+	v++;
+	while (*v != ']' && n < max) {
+		vals[n++] = strtoull(v, &end, 10);
+		cr_assert_neq(end, v, "bad array under \"%s\"", key);
+		v = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+/* The reply {"<cmd>":null} that telemetry sends when a callback fails. */
+static bool
+is_null_reply(const char *json, const char *cmd)
+{
+	char expect[128];
+	char name[64];
+	const char *comma = strchr(cmd, ',');
+	size_t len = comma ? (size_t)(comma - cmd) : strlen(cmd);
+
+	snprintf(name, sizeof(name), "%.*s", (int)len, cmd);
+	snprintf(expect, sizeof(expect), "{\"%s\":null}", name);
+	return strcmp(json, expect) == 0;
+}
+
+static unsigned int
+count_occurrences(const char *s, const char *pat)
+{
+	unsigned int n = 0;
+
+	while ((s = strstr(s, pat)) != NULL) {
+		n++;
+		s += strlen(pat);
+	}
+	return n;
+}
+
+/* The first size class that holds size bytes. */
+static unsigned int
+class_of(size_t size)
+{
+	unsigned int cls;
+
+	for (cls = 0; cls < dpm_class_count(); cls++)
+		if (dpm_class_size(cls) >= size)
+			return cls;
+	cr_assert_fail("no class for %zu bytes", size);
+	return 0;
+}
+
+static void *objs[NOBJ];
+
+static void
+alloc_objs(size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < NOBJ; i++) {
+		objs[i] = dpm_malloc(size);
+		cr_assert_not_null(objs[i]);
+	}
+}
+
+static void
+free_objs(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NOBJ; i++)
+		dpm_free(objs[i]);
+}
+
+Test(telemetry, register_is_idempotent,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	const char *r;
+
+	dpm_free(dpm_malloc(64));	/* library init registers once */
+	cr_expect_eq(dpm_telemetry_register(), 0);
+	cr_expect_eq(dpm_telemetry_register(), 0);
+
+	r = tel_query("/");
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/info\""), 1, "%s", r);
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/socket\""), 1);
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/classes\""), 1);
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/lcore\""), 1);
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/cross_socket\""), 1);
+}
+
+Test(telemetry, info_reports_version_sockets_and_memzones,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	char sock0[16];
+	const char *r;
+
+	alloc_objs(64);
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	r = tel_query("/dpmalloc/info");
+	cr_expect_not_null(strstr(r, "\"version\":\"0.1.0\""), "%s", r);
+	cr_expect_eq(json_u64(r, "version_code"), DPM_VERSION);
+	cr_expect_geq(json_u64(r, "memzones"), 1);
+	cr_expect_eq(json_u64(r, "memzones"), dpm_memzone_count());
+	cr_expect_eq(json_u64(r, "classes"), dpm_class_count());
+	snprintf(sock0, sizeof(sock0), "%d", rte_socket_id_by_idx(0));
+	cr_expect_not_null(strstr(json_find(r, "sockets"), sock0), "%s", r);
+	free_objs();
+}
+
+Test(telemetry, socket_reply_reflects_allocations,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	int socket = (int)rte_socket_id();
+	struct dpm_socket_stats st;
+	uint64_t nmalloc0, nmalloc1, allocated1;
+	char cmd[64];
+	const char *r;
+
+	dpm_free(dpm_malloc(64));
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/socket,%d", socket);
+	r = tel_query(cmd);
+	cr_expect_eq(json_u64(r, "socket_id"), (uint64_t)socket);
+	nmalloc0 = json_u64(r, "nmalloc");
+
+	alloc_objs(256);
+	r = tel_query(cmd);
+	nmalloc1 = json_u64(r, "nmalloc");
+	allocated1 = json_u64(r, "bytes_allocated");
+	cr_expect_geq(nmalloc1, nmalloc0 + NOBJ, "nmalloc %" PRIu64 " -> %" PRIu64,
+		      nmalloc0, nmalloc1);
+	cr_expect_geq(allocated1, (uint64_t)NOBJ * 256);
+	cr_expect_geq(json_u64(r, "bytes_reserved"), allocated1);
+	cr_expect_geq(json_u64(r, "spans"), 1);
+
+	/* Nothing ran in between: the reply equals a direct read. */
+	cr_assert_eq(dpm_stats_socket(socket, &st), 0);
+	cr_expect_eq(st.nmalloc, nmalloc1);
+	cr_expect_eq(st.bytes_allocated, allocated1);
+	free_objs();
+}
+
+Test(telemetry, socket_summary_has_a_row_per_socket,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	uint64_t row[8];
+	char key[16];
+	const char *r;
+
+	alloc_objs(128);
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	r = tel_query("/dpmalloc/socket");
+	cr_expect_not_null(strstr(r, "\"fields\":[\"bytes_reserved\",\"bytes_allocated\",\"spans\",\"nmalloc\",\"nfree\"]"), "%s", r);
+	snprintf(key, sizeof(key), "%d", (int)rte_socket_id());
+	cr_assert_eq(json_row(r, key, row, RTE_DIM(row)), 5);
+	cr_expect_geq(row[1], (uint64_t)NOBJ * 128);
+	cr_expect_geq(row[3], NOBJ);
+	free_objs();
+}
+
+Test(telemetry, classes_reply_holds_the_range_asked,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	int socket = (int)rte_socket_id();
+	unsigned int cls = class_of(64);
+	uint64_t row[8];
+	char cmd[64], key[16];
+	const char *r;
+	unsigned int i;
+
+	alloc_objs(64);
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/classes,%d,%u,%u", socket, cls,
+		 cls + 1);
+	r = tel_query(cmd);
+	cr_expect_eq(json_u64(r, "first"), cls);
+	cr_expect_eq(json_u64(r, "last"), cls + 1);
+	cr_expect_eq(json_u64(r, "count"), dpm_class_count());
+	for (i = cls; i <= cls + 1; i++) {
+		snprintf(key, sizeof(key), "%u", i);
+		cr_assert_eq(json_row(r, key, row, RTE_DIM(row)), 5);
+		cr_expect_eq(row[0], dpm_class_size(i));
+	}
+	snprintf(key, sizeof(key), "%u", cls + 2);
+	cr_expect_null(json_find(r, key), "class %u outside the range", cls + 2);
+
+	/* NOBJ live objects of 64 bytes: live-or-cached regions of the class. */
+	snprintf(key, sizeof(key), "%u", cls);
+	json_row(r, key, row, RTE_DIM(row));
+	cr_expect_geq(row[3], NOBJ, "curregs %" PRIu64, row[3]);
+	cr_expect_geq(row[1], NOBJ, "nmalloc %" PRIu64, row[1]);
+	free_objs();
+}
+
+Test(telemetry, classes_default_range_is_capped_and_pages,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	unsigned int count = dpm_class_count();
+	int socket = (int)rte_socket_id();
+	uint64_t first = 0, last, next;
+	unsigned int seen = 0;
+	char cmd[64];
+	const char *r;
+
+	dpm_free(dpm_malloc(64));
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/classes,%d", socket);
+	r = tel_query(cmd);
+	last = json_u64(r, "last");
+	cr_expect_eq(json_u64(r, "first"), 0);
+	cr_expect_eq(last, RTE_MIN(count, DPM_TELEMETRY_MAX_CLASSES) - 1);
+
+	/* Page through every class; each page stays within the cap. */
+	for (;;) {
+		first = json_u64(r, "first");
+		last = json_u64(r, "last");
+		cr_assert_leq(last - first + 1, DPM_TELEMETRY_MAX_CLASSES);
+		seen += (unsigned int)(last - first + 1);
+		/* DPDK cuts an oversized reply silently: every row must be
+		 * there, the last one included. */
+		for (uint64_t cls = first; cls <= last; cls++) {
+			uint64_t row[8];
+			char key[16];
+
+			snprintf(key, sizeof(key), "%" PRIu64, cls);
+			cr_assert_eq(json_row(r, key, row, RTE_DIM(row)), 5,
+				     "class %s", key);
+			cr_expect_eq(row[0], dpm_class_size((unsigned int)cls));
+		}
+		cr_expect_eq(r[strlen(r) - 1], '}');
+		if (json_find(r, "next") == NULL)
+			break;
+		next = json_u64(r, "next");
+		cr_assert_eq(next, last + 1);
+		snprintf(cmd, sizeof(cmd), "/dpmalloc/classes,%d,%" PRIu64 ",%u",
+			 socket, next, count + 1000);
+		r = tel_query(cmd);
+	}
+	cr_expect_eq(seen, count);
+	cr_expect_eq(last, count - 1);
+}
+
+Test(telemetry, lcore_reply_counts_this_lcore,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	unsigned int me = rte_lcore_id();
+	struct dpm_lcore_stats st;
+	uint64_t row[8];
+	char cmd[64], key[16];
+	const char *r;
+
+	alloc_objs(32);
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/lcore,%u", me);
+	r = tel_query(cmd);
+	cr_expect_eq(json_u64(r, "lcore_id"), me);
+	cr_expect_geq(json_u64(r, "nmalloc"), NOBJ);
+	cr_assert_eq(dpm_stats_lcore(me, &st), 0);
+	cr_expect_eq(json_u64(r, "nmalloc"), st.nmalloc);
+
+	r = tel_query("/dpmalloc/lcore");
+	snprintf(key, sizeof(key), "%u", me);
+	cr_assert_eq(json_row(r, key, row, RTE_DIM(row)), 4, "%s", r);
+	cr_expect_geq(row[0], NOBJ);
+
+	/* A worker lcore that never called dpmalloc has no stats. */
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/lcore,%u",
+		 rte_get_next_lcore(me, 1, 0));
+	cr_expect(is_null_reply(tel_query(cmd), cmd), "%s", reply);
+	free_objs();
+}
+
+Test(telemetry, bad_parameters_get_a_null_reply,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	static const char *const bad[] = {
+		"/dpmalloc/socket,abc", "/dpmalloc/socket,-1",
+		"/dpmalloc/socket,999", "/dpmalloc/socket,0,1",
+		"/dpmalloc/socket,0x0", "/dpmalloc/socket,99999999999999999999",
+		"/dpmalloc/classes", "/dpmalloc/classes,abc",
+		"/dpmalloc/classes,0,5,2", "/dpmalloc/classes,0,100000",
+		"/dpmalloc/classes,0,1,2,3", "/dpmalloc/classes,0,,2",
+		"/dpmalloc/classes,7", "/dpmalloc/lcore,100000",
+		"/dpmalloc/lcore,1x", "/dpmalloc/lcore,,",
+		"/dpmalloc/info,1", "/dpmalloc/cross_socket,0",
+	};
+	char cmd[64];
+	unsigned int i;
+
+	dpm_free(dpm_malloc(64));
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	for (i = 0; i < RTE_DIM(bad); i++) {
+		/* Socket 7 is valid syntax; it is bad only if dpmalloc lacks it. */
+		if (strcmp(bad[i], "/dpmalloc/classes,7") == 0) {
+			struct dpm_socket_stats st;
+
+			if (dpm_stats_socket(7, &st) == 0)
+				continue;
+		}
+		cr_expect(is_null_reply(tel_query(bad[i]), bad[i]),
+			  "%s -> %s", bad[i], reply);
+	}
+
+	/* The connection and the commands still work afterwards. */
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/socket,%d", (int)rte_socket_id());
+	cr_expect_geq(json_u64(tel_query(cmd), "nmalloc"), 1);
+}
+
+/* Simulated topology: even lcores on socket 0, odd ones on socket 1. */
+static int
+two_sockets(unsigned int lcore_id)
+{
+	return (int)(lcore_id & 1);
+}
+
+static void
+eal_start_two_sockets(void)
+{
+	struct dpm_config cfg;
+
+	eal_start();
+	dpm_config_defaults(&cfg);
+	cfg.zone_source = DPM_ZONE_ANON;
+	cfg.sim_sockets = 2;
+	cfg.lcore_socket = two_sockets;
+	cr_assert_eq(dpm_init(&cfg), 0, "dpm_init: %s", rte_strerror(rte_errno));
+}
+
+static int
+alloc_on_worker(void *arg)
+{
+	(void)arg;
+	for (unsigned int i = 0; i < NOBJ; i++) {
+		objs[i] = dpm_malloc(64);
+		if (objs[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+Test(telemetry, cross_socket_reports_the_nonzero_pairs,
+     .init = eal_start_two_sockets, .fini = eal_stop, .timeout = 60)
+{
+	unsigned int me = rte_lcore_id();
+	unsigned int odd = rte_get_next_lcore(me, 1, 0);
+	uint64_t direct;
+	const char *r;
+
+	cr_assert_eq(me & 1, 0, "main lcore %u is not on simulated socket 0", me);
+	cr_assert_eq(odd & 1, 1);
+	cr_assert_eq(dpm_telemetry_register(), 0);
+
+	/* Socket 1 memory freed by a socket 0 lcore: cross socket 0 -> 1. */
+	cr_assert_eq(rte_eal_remote_launch(alloc_on_worker, NULL, odd), 0);
+	cr_assert_eq(rte_eal_wait_lcore(odd), 0);
+	cr_assert_eq(dpm_socket_of(objs[0]), 1);
+	free_objs();
+	dpm_tcache_flush();
+
+	r = tel_query("/dpmalloc/cross_socket");
+	direct = dpm_stats_cross_socket(0, 1);
+	cr_expect_gt(direct, 0);
+	cr_expect_geq(direct, NOBJ);
+	cr_expect_eq(json_u64(r, "0_to_1"), direct, "%s", r);
+	cr_expect_eq(json_u64(r, "total"), direct);
+	cr_expect_null(json_find(r, "1_to_0"), "%s", r);
+
+	/* The simulated socket is listed too. */
+	r = tel_query("/dpmalloc/info");
+	cr_expect_not_null(strstr(json_find(r, "sockets"), "1"), "%s", r);
+}
+
+static int
+churn_on_lcore(void *arg)
+{
+	volatile bool *stop = arg;
+	void *p[16];
+	unsigned int i;
+
+	while (!*stop) {
+		for (i = 0; i < RTE_DIM(p); i++)
+			p[i] = dpm_malloc(16u << (i % 12));
+		for (i = 0; i < RTE_DIM(p); i++)
+			dpm_free(p[i]);
+	}
+	return 0;
+}
+
+/* One telemetry client: its own connection, every command, many times;
+ * returns how many replies were not whole dictionaries. Lcore 0 (main) has
+ * allocated before the clients start, so its command never answers null. */
+static void *
+client_thread(void *arg)
+{
+	static const char *const cmds[] = {
+		"/dpmalloc/info", "/dpmalloc/socket", "/dpmalloc/socket,0",
+		"/dpmalloc/classes,0", "/dpmalloc/classes,0,40,90",
+		"/dpmalloc/lcore", "/dpmalloc/lcore,0", "/dpmalloc/cross_socket",
+	};
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *buf = malloc(REPLY_MAX);
+	uintptr_t bad = 0;
+	unsigned int i;
+	int s;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk_telemetry.v2",
+		 (const char *)arg);
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (buf == NULL || s < 0 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    read(s, buf, REPLY_MAX - 1) <= 0) {
+		bad = 1000000;
+		goto out;
+	}
+	for (i = 0; i < 400; i++) {
+		const char *cmd = cmds[i % RTE_DIM(cmds)];
+		char prefix[64];
+		ssize_t n;
+
+		if (write(s, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
+			bad++;
+			continue;
+		}
+		n = read(s, buf, REPLY_MAX - 1);
+		if (n <= 0) {
+			bad++;
+			continue;
+		}
+		buf[n] = '\0';
+		/* A real reply: {"<cmd>":{...}} and complete. */
+		snprintf(prefix, sizeof(prefix), "{\"%.*s\":{", (int)strcspn(cmd, ","),
+			 cmd);
+		if (strncmp(buf, prefix, strlen(prefix)) != 0 ||
+		    strcmp(buf + n - 2, "}}") != 0)
+			bad++;
+	}
+out:
+	if (s >= 0)
+		close(s);
+	free(buf);
+	return (void *)bad;
+}
+
+Test(telemetry, concurrent_clients_during_allocation_get_whole_replies,
+     .init = eal_start, .fini = eal_stop, .timeout = 120)
+{
+	static volatile bool stop;
+	pthread_t clients[4];
+	unsigned int i, lcore;
+	void *bad;
+
+	dpm_free(dpm_malloc(64));
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	stop = false;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		cr_assert_eq(rte_eal_remote_launch(churn_on_lcore, (void *)&stop,
+						   lcore), 0);
+	for (i = 0; i < RTE_DIM(clients); i++)
+		cr_assert_eq(pthread_create(&clients[i], NULL, client_thread,
+					    (void *)rte_eal_get_runtime_dir()), 0);
+	for (i = 0; i < RTE_DIM(clients); i++) {
+		pthread_join(clients[i], &bad);
+		cr_expect_eq((uintptr_t)bad, 0, "client %u: %lu bad replies", i,
+			     (unsigned long)(uintptr_t)bad);
+	}
+	stop = true;
+	rte_eal_mp_wait_lcore();
+}
