@@ -7,6 +7,7 @@
  * take), then run allocation and coalescing, then large and huge objects.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +20,11 @@
 
 size_t arena_map_bias;
 size_t arena_usable_pages;
+
+/* dpmalloc.h's inline free reads the descriptor and the page map. */
+static_assert(offsetof(struct chunk_desc, arena_socket) == offsetof(struct dpm_fp_desc, arena_socket) &&
+	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL,
+	      "fast-path mirror of the chunk header");
 
 /* ------------------------------------------------------------------------
  * Pairing heap of runs ordered by address (metadata addresses increase with

@@ -191,10 +191,7 @@ static inline uintptr_t arena_page_addr(const struct arena_chunk *chunk, size_t 
  */
 static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 {
-	const struct bin_info *bi = &sc_bin_info[PM_BININD(mapbits)];
-	uint32_t diff = (uint32_t)((uintptr_t)ptr & DPM_PAGE_MASK) + PM_PHASE(mapbits);
-
-	return div_compute(&bi->div, diff) * bi->reg_size == diff;
+	return dpm_fp_region_start(mapbits, ptr);   /* dpmalloc.h */
 }
 
 /* Small: up to n regions of class binind into out[], under one bin lock.

@@ -32,8 +32,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_lcore.h>
 #include <rte_memory.h>
+
+#include "dpm_build_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -107,7 +111,8 @@ struct dpm_config {
 	int (*lcore_socket)(unsigned int lcore_id);
 	/**
 	 * Socket for threads that are not lcores when they pass SOCKET_ID_ANY;
-	 * SOCKET_ID_ANY (the default) means the first socket with memory.
+	 * SOCKET_ID_ANY (the default) means the lowest socket id EAL reports
+	 * (or 0 with simulated sockets).
 	 */
 	int non_lcore_socket;
 };
@@ -206,8 +211,10 @@ void *dpm_aligned_alloc(size_t align, size_t size);
  * Allocate size bytes on a given socket.
  *
  * @param socket_id
- *   The DPDK socket id, or SOCKET_ID_ANY for the caller's socket
- *   (rte_socket_id(); for a non-lcore thread, dpm_config.non_lcore_socket).
+ *   The DPDK socket id, or SOCKET_ID_ANY for the caller's socket: for an
+ *   lcore, dpm_config.lcore_socket(lcore) when set, else
+ *   rte_lcore_to_socket_id(); for a non-lcore thread,
+ *   dpm_config.non_lcore_socket.
  * @return
  *   As dpm_malloc(); EINVAL for a socket id dpmalloc does not know.
  */
@@ -331,16 +338,18 @@ struct dpm_socket_stats {
 	uint64_t bytes_allocated; /**< bytes in live objects (class sizes), tcaches included */
 	uint64_t nmalloc;         /**< objects handed out by this socket's arenas (to callers, or in batches to tcaches) */
 	uint64_t nfree;           /**< objects returned to this socket's arenas (from callers, or in batches from tcaches) */
-	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets */
+	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets (plain pthreads have no socket and are not counted) */
 	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
-	uint64_t enomem;          /**< allocations refused for lack of memory */
+	uint64_t enomem;          /**< allocations this socket could not serve (under DPM_EXHAUST_FALLBACK another socket may then have served them) */
 };
 
 /**
- * Read a socket's statistics.
+ * Read a socket's statistics. Any thread (telemetry threads included).
  *
  * @return
- *   0, or -1 with rte_errno = EINVAL for an unknown socket.
+ *   0, or -1 with rte_errno = EINVAL for an unknown socket, ENODEV before
+ *   the library is initialised (statistics never initialise it) or after
+ *   dpm_fini(), E_RTE_NO_CONFIG before rte_eal_init().
  */
 int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out);
 
@@ -361,10 +370,11 @@ unsigned int dpm_class_count(void);
 size_t dpm_class_size(unsigned int cls);
 
 /**
- * Read one class's statistics on one socket.
+ * Read one class's statistics on one socket. Any thread.
  *
  * @return
- *   0, or -1 with rte_errno = EINVAL.
+ *   0, or -1 with rte_errno = EINVAL, or ENODEV / E_RTE_NO_CONFIG as
+ *   dpm_stats_socket().
  */
 int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out);
 
@@ -385,8 +395,9 @@ struct dpm_lcore_stats {
  * Read one lcore's statistics.
  *
  * @return
- *   0, or -1 with rte_errno = EINVAL (lcore id out of range) or ENOENT
- *   (the lcore has never called dpmalloc).
+ *   0, or -1 with rte_errno = EINVAL (lcore id out of range), ENOENT
+ *   (the lcore has never called dpmalloc), or ENODEV / E_RTE_NO_CONFIG as
+ *   dpm_stats_socket().
  */
 int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
 
@@ -418,6 +429,7 @@ unsigned int dpm_memzone_count(void);
  *   - ENOTSUP: the kernel or libnuma cannot tell, or the zone source is
  *     DPM_ZONE_ANON (whose socket ids are labels).
  *   - ENOENT: the page has never been touched, so it has no node yet.
+ *   - ENODEV / E_RTE_NO_CONFIG: as dpm_stats_socket().
  */
 int dpm_numa_node_of(const void *ptr);
 
@@ -431,11 +443,228 @@ int dpm_numa_node_of(const void *ptr);
  *   Where to store the number of chunks found on another node, or NULL.
  * @return
  *   The number of chunks checked, or -1 with rte_errno = EINVAL (unknown
- *   socket) or ENOTSUP (the kernel cannot tell, or DPM_ZONE_ANON).
+ *   socket), ENOTSUP (the kernel cannot tell, or DPM_ZONE_ANON), or
+ *   ENODEV / E_RTE_NO_CONFIG as dpm_stats_socket().
  */
 int dpm_placement_check_socket(int socket_id, unsigned int *mismatched);
 
+/* ------------------------------------------------------------------------
+ * Inline fast paths.
+ *
+ * As rte_mempool_get() does for mempools, the cache-hit halves of
+ * dpm_malloc(), dpm_free() and dpm_free_sized() are inline, so a forwarding
+ * loop pays no call and, for a constant size, no size-class look-up. Misses
+ * call the library. Everything from here to the end of the file exists only
+ * for them: the dpm_fp_ structures mirror the library's internal layout
+ * (the library checks the mirror when it is built) and are not API; they
+ * change with DPM_VERSION, so code compiled against one version's header
+ * runs with that version's library only.
+ *
+ * Define DPM_NO_INLINE before including this header to call the exported
+ * functions instead. Taking the address of dpm_malloc, dpm_free or
+ * dpm_free_sized always gives the exported function.
+ */
+
+#define DPM_FP_LG_PAGE 12
+#define DPM_FP_SMALL_MAX 14336
+#define DPM_FP_NBINS 35
+#define DPM_FP_LOOKUP_LEN (DPM_FP_SMALL_MAX / 16 + 1)
+#define DPM_FP_TCACHE_OF_MASK (2 * RTE_MAX_LCORE - 1)
+#define DPM_FP_RTREE_KEY_BITS (48 - DPM_LG_CHUNK)
+#define DPM_FP_RTREE_LEAF_BITS (DPM_FP_RTREE_KEY_BITS / 2)
+#define DPM_FP_RTREE_ROOT_BITS (DPM_FP_RTREE_KEY_BITS - DPM_FP_RTREE_LEAF_BITS)
+#define DPM_FP_PM_SMALL 3u
+#define DPM_FP_MAP_OFFSET 64
+
+/** @internal One size class of a tcache: a stack of cached objects. */
+struct dpm_fp_bin {
+	uint32_t ncached;
+	uint32_t ncached_max;
+	uint32_t low_water;
+	uint8_t lg_fill_div;
+	uint8_t ran_dry;
+	void **avail;
+	uint64_t nmalloc;
+	uint64_t nfree;
+} __rte_cache_aligned;
+
+/** @internal The part of a tcache the fast paths see. */
+struct dpm_fp_tcache {
+	int32_t gc_ticker;
+	int32_t socket_id;
+	uint8_t private_[RTE_CACHE_LINE_SIZE - 8];
+	struct dpm_fp_bin bins[];
+};
+
+/** @internal The part of a chunk descriptor the fast paths see. */
+struct dpm_fp_desc {
+	uint8_t private_[28];
+	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
+};
+
+/** @internal A radix-tree leaf. */
+struct dpm_fp_leaf {
+	const struct dpm_fp_desc *entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
+};
+
+/** @internal Exact division by a region size (see div.h). */
+struct dpm_fp_div {
+	uint32_t reg_size;
+	uint32_t magic;
+};
+
+/** @internal Per lcore id & DPM_FP_TCACHE_OF_MASK; never NULL. */
+extern struct dpm_fp_tcache *dpm_fp_tcache_of[2 * RTE_MAX_LCORE];
+/** @internal Size class by (size + 15) / 16, for small sizes. */
+extern uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
+/** @internal Radix tree root: chunk address -> descriptor. */
+extern struct dpm_fp_leaf *dpm_fp_rtree_root[(size_t)1 << DPM_FP_RTREE_ROOT_BITS];
+/** @internal Region size and division magic per small class. */
+extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
+
+/** @internal The slow halves the inline functions call. */
+void *dpm_malloc_hard(size_t size);
+void dpm_free_hard(void *ptr);
+void dpm_tcache_event_hard(struct dpm_fp_tcache *tc);
+void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
+
 #pragma GCC visibility pop
+
+/** @internal Size class of a small size: arithmetic when the compiler knows
+ * the size (folded away), the table otherwise. */
+static __rte_always_inline unsigned int
+dpm_fp_class(size_t size)
+{
+	if (__builtin_constant_p(size)) {
+		unsigned int x;
+
+		if (size <= 128)
+			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
+		x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
+		return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
+	}
+	return dpm_fp_class_lookup[(size + 15) >> 4];
+}
+
+/** @internal The calling lcore's tcache (a never-written empty one for
+ * threads without). */
+static __rte_always_inline struct dpm_fp_tcache *
+dpm_fp_tcache_self(void)
+{
+	return dpm_fp_tcache_of[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
+}
+
+/** @internal Push onto a class stack; false when full. */
+static __rte_always_inline int
+dpm_fp_push(struct dpm_fp_tcache *tc, unsigned int cls, void *ptr)
+{
+	struct dpm_fp_bin *tb = &tc->bins[cls];
+	uint32_t n = tb->ncached;
+
+	if (unlikely(n == tb->ncached_max))
+		return 0;
+	tb->avail[n] = ptr;
+	tb->ncached = n + 1;
+	tb->nfree++;
+	if (unlikely(--tc->gc_ticker == 0))
+		dpm_tcache_event_hard(tc);
+	return 1;
+}
+
+/** @internal Whether ptr starts a region, from its page-map word. */
+static __rte_always_inline int
+dpm_fp_region_start(uint32_t bits, const void *ptr)
+{
+	const struct dpm_fp_div *d = &dpm_fp_region_div[(bits >> 3) & 0xff];
+	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
+
+	return (uint32_t)(((uint64_t)diff * d->magic) >> 32) * d->reg_size == diff;
+}
+
+/** @internal dpm_malloc(): a cache hit inline, the rest out of line. */
+static __rte_always_inline void *
+dpm_malloc_inline(size_t size)
+{
+	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
+
+	if (likely(size <= DPM_FP_SMALL_MAX)) {
+		struct dpm_fp_bin *tb = &tc->bins[dpm_fp_class(size)];
+		uint32_t n = tb->ncached;
+
+		if (likely(n != 0)) {
+			void *p = tb->avail[--n];
+
+			tb->ncached = n;
+			if (unlikely(n < tb->low_water))
+				tb->low_water = n;
+			tb->nmalloc++;
+			if (unlikely(--tc->gc_ticker == 0))
+				return dpm_malloc_event_hard(tc, p);  /* a tail call */
+			return p;
+		}
+	}
+	return dpm_malloc_hard(size);
+}
+
+/** @internal dpm_free(): validated push inline, the rest out of line. */
+static __rte_always_inline void
+dpm_free_inline(void *ptr)
+{
+	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
+	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
+
+	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
+		return;   /* dpm_free(NULL) written as such: nothing to do */
+	if (likely((key >> DPM_FP_RTREE_KEY_BITS) == 0 && !DPM_DEBUG_CHECKS)) {
+		const struct dpm_fp_leaf *leaf = __atomic_load_n(
+			&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
+		const struct dpm_fp_desc *desc = __atomic_load_n(
+			&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)], __ATOMIC_ACQUIRE);
+
+		if (likely(desc != NULL && desc->arena_socket == tc->socket_id)) {
+			/* An arena chunk's descriptor is its base, so the map is
+			 * read from the pointer's chunk, not through desc: the
+			 * tree's loads then only decide a (predicted) branch and
+			 * stay off the path to the bin the push writes, which the
+			 * next allocation of that class reads. */
+			uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+			const uint32_t *map = (const uint32_t *)(chunk + DPM_FP_MAP_OFFSET);
+			uint32_t bits = map[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
+
+			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+				   dpm_fp_push(tc, (bits >> 3) & 0xff, ptr)))
+				return;
+		}
+	}
+	dpm_free_hard(ptr);
+}
+
+/** @internal dpm_free_sized(): class from the size, checked against the
+ * page map (a wrong size goes to the validating path). */
+static __rte_always_inline void
+dpm_free_sized_inline(void *ptr, size_t size)
+{
+	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
+
+	if (likely(ptr != NULL && size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS)) {
+		uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+		const struct dpm_fp_desc *desc = (const struct dpm_fp_desc *)chunk;
+		unsigned int cls = dpm_fp_class(size);
+		uint32_t bits = ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))
+				[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
+
+		if (likely((bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
+			   desc->arena_socket == tc->socket_id && dpm_fp_push(tc, cls, ptr)))
+			return;
+	}
+	dpm_free_inline(ptr);
+}
+
+#ifndef DPM_NO_INLINE
+#define dpm_malloc(size) dpm_malloc_inline(size)
+#define dpm_free(ptr) dpm_free_inline(ptr)
+#define dpm_free_sized(ptr, size) dpm_free_sized_inline(ptr, size)
+#endif
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * Copyright(c) 2026 The dpmalloc authors
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -15,7 +16,10 @@ static struct rtree_leaf rtree_empty_leaf;
 
 /* Until rtree_reset() first runs, a constructor points the root at the
  * empty leaf, so look-ups before any set-up find nothing. */
-struct rtree_leaf *rtree_root[RTREE_ROOT_LEN];
+struct dpm_fp_leaf *dpm_fp_rtree_root[RTREE_ROOT_LEN];
+
+static_assert(RTREE_KEY_BITS == DPM_FP_RTREE_KEY_BITS && RTREE_LEAF_BITS == DPM_FP_RTREE_LEAF_BITS,
+	      "fast-path mirror");
 
 static void rtree_root_clear(void)
 {
@@ -68,7 +72,8 @@ int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int soc
 			rc = -ENOMEM;
 			break;
 		}
-		__atomic_store_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], desc, __ATOMIC_RELEASE);
+		__atomic_store_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], (const struct dpm_fp_desc *)desc,
+				 __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&rtree_write_lock);
 	return rc;

@@ -8,9 +8,10 @@
 /*
  * Radix tree from a chunk's address to its descriptor.
  *
- *   address bits:  47 ........ 35 | 34 ........ 21 | 20 ....... 0
+ *   address bits:  47 ........ 34 | 33 ........ 21 | 20 ....... 0
  *                  root index      leaf index       offset in chunk
- *                  (RTREE_ROOT_BITS)(RTREE_LEAF_BITS)  (DPM_LG_CHUNK)
+ *                  (RTREE_ROOT_BITS, (RTREE_LEAF_BITS, (DPM_LG_CHUNK)
+ *                   14 for 2 MiB)     13 for 2 MiB)
  *
  * The root is a static array; leaves come from base and are never freed.
  * Unused root entries point at one static empty leaf, so a look-up needs
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "dpm_private.h"
+#include "dpmalloc.h"
 
 struct chunk_desc;
 
@@ -33,11 +35,10 @@ struct chunk_desc;
 #define RTREE_ROOT_BITS (RTREE_KEY_BITS - RTREE_LEAF_BITS)
 #define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
 
-struct rtree_leaf {
-	struct chunk_desc *entry[RTREE_LEAF_LEN];
-};
-
-extern DPM_HIDDEN struct rtree_leaf *rtree_root[(size_t)1 << RTREE_ROOT_BITS];
+/* The tree is the public header's dpm_fp_rtree_root (its inline free reads
+ * it); entries point at struct chunk_desc, seen there as dpm_fp_desc. */
+#define rtree_leaf dpm_fp_leaf
+#define rtree_root dpm_fp_rtree_root
 
 /* Descriptor of the chunk holding addr, or NULL. Lock-free. */
 static inline struct chunk_desc *rtree_lookup(const void *addr)
@@ -48,7 +49,8 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
 	if (unlikely(key >> RTREE_KEY_BITS))
 		return NULL;
 	leaf = __atomic_load_n(&rtree_root[key >> RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], __ATOMIC_ACQUIRE);
+	return (struct chunk_desc *)__atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)],
+						    __ATOMIC_ACQUIRE);
 }
 
 /* Map nchunks chunks from addr to desc (NULL unmaps). 0 or -ENOMEM (no

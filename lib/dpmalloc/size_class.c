@@ -4,10 +4,18 @@
 
 /* Size class tables and run geometry, built once at start-up. */
 
+#include <assert.h>
+
 #include "size_class.h"
 
 size_t sc_class_size[SC_NSIZES_MAX];
-uint8_t sc_lookup_table[SC_LOOKUP_LEN];
+uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
+struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
+
+/* The public header mirrors these for its inline fast paths. */
+static_assert(DPM_FP_SMALL_MAX == SC_SMALL_MAX, "fast-path mirror");
+static_assert(DPM_FP_NBINS == SC_NBINS, "fast-path mirror");
+static_assert(DPM_FP_LOOKUP_LEN == SC_LOOKUP_LEN, "fast-path mirror");
 struct bin_info sc_bin_info[SC_NBINS];
 unsigned int sc_nclasses;
 size_t sc_large_max;
@@ -62,8 +70,11 @@ void sc_boot(size_t large_limit)
 	sc_large_max = sc_class_size[cls - 1];
 
 	for (size = 0; size <= SC_SMALL_MAX; size += SC_QUANTUM)
-		sc_lookup_table[size >> SC_LG_QUANTUM] = (uint8_t)sc_size2class_compute(size);
+		dpm_fp_class_lookup[size >> SC_LG_QUANTUM] = (uint8_t)sc_size2class_compute(size);
 
-	for (cls = 0; cls < SC_NBINS; cls++)
+	for (cls = 0; cls < SC_NBINS; cls++) {
 		bin_info_init(&sc_bin_info[cls], sc_class_size[cls]);
+		dpm_fp_region_div[cls].reg_size = sc_bin_info[cls].reg_size;
+		dpm_fp_region_div[cls].magic = sc_bin_info[cls].div.magic;
+	}
 }

@@ -22,7 +22,8 @@
  *   index  0..7   16 .. 128        (step 16)
  *   index  8..11  160 .. 256       (step 32)
  *   ...
- *   index 31..34  10 KiB .. 16 KiB (step 2 KiB; 16 KiB is the first large)
+ *   index 32..35  10 KiB .. 16 KiB (step 2 KiB; 16 KiB, index 35, is the
+ *                 first large class)
  *
  * Classes up to SC_SMALL_MAX (14 KiB) are "small": regions in runs of a
  * bin. Classes above are "large": page-multiple runs of their own, up to
@@ -39,6 +40,7 @@
 
 #include "div.h"
 #include "dpm_private.h"
+#include "dpmalloc.h"
 
 #define SC_LG_QUANTUM 4
 #define SC_QUANTUM ((size_t)1 << SC_LG_QUANTUM)
@@ -59,7 +61,6 @@ struct bin_info {
 };
 
 extern DPM_HIDDEN size_t sc_class_size[SC_NSIZES_MAX];
-extern DPM_HIDDEN uint8_t sc_lookup_table[SC_LOOKUP_LEN];
 extern DPM_HIDDEN struct bin_info sc_bin_info[SC_NBINS];
 extern DPM_HIDDEN unsigned int sc_nclasses;      /* small + large classes */
 extern DPM_HIDDEN size_t sc_large_max;           /* biggest large class */
@@ -94,7 +95,7 @@ static inline size_t sc_class2size_compute(unsigned int cls)
 /* Class of a small size (<= SC_SMALL_MAX) by table. */
 static inline unsigned int sc_size2class_lookup(size_t size)
 {
-	return sc_lookup_table[(size + SC_QUANTUM - 1) >> SC_LG_QUANTUM];
+	return dpm_fp_class_lookup[(size + SC_QUANTUM - 1) >> SC_LG_QUANTUM];
 }
 
 /* Class of any size up to sc_large_max. */

@@ -13,7 +13,14 @@
 #include "dpm_state.h"
 #include "tcache.h"
 
-struct tcache *tcache_of[TCACHE_OF_LEN];
+struct dpm_fp_tcache *dpm_fp_tcache_of[TCACHE_OF_LEN];
+
+/* dpmalloc.h mirrors the layout for its inline fast paths. */
+static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
+	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
+	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
+	      "fast-path mirror of struct tcache");
+static_assert(TCACHE_OF_MASK == DPM_FP_TCACHE_OF_MASK, "fast-path mirror");
 struct tcache tcache_none = {
 	.socket_id = INT32_MIN,    /* no chunk has it */
 	.lcore_id = LCORE_ID_ANY,
@@ -22,7 +29,7 @@ struct tcache tcache_none = {
 static void tcache_of_clear(void)
 {
 	for (unsigned int i = 0; i < TCACHE_OF_LEN; i++)
-		__atomic_store_n(&tcache_of[i], &tcache_none, __ATOMIC_RELEASE);
+		tcache_publish(i, &tcache_none);
 }
 
 RTE_INIT(tcache_of_boot)
@@ -112,7 +119,7 @@ struct tcache *tcache_get_hard(unsigned int lcore_id)
 		if (tc != NULL) {
 			slots = (void **)(tc + 1);
 			tcache_init(tc, slots, lcore_id);
-			__atomic_store_n(&tcache_of[lcore_id], tc, __ATOMIC_RELEASE);
+			tcache_publish(lcore_id, tc);
 		}
 	}
 	pthread_mutex_unlock(&tcache_create_lock);
@@ -289,7 +296,7 @@ void tcache_destroy(unsigned int lcore_id)
 		return;
 	pthread_mutex_lock(&tcache_create_lock);
 	tc = tcache_get(lcore_id);
-	__atomic_store_n(&tcache_of[lcore_id], &tcache_none, __ATOMIC_RELEASE);
+	tcache_publish(lcore_id, &tcache_none);
 	pthread_mutex_unlock(&tcache_create_lock);
 	if (tc != NULL)
 		tcache_flush_all(tc);

@@ -8,7 +8,7 @@
 /*
  * Per-lcore thread caches.
  *
- * One tcache per lcore id, found through tcache_of[rte_lcore_id()] (no
+ * One tcache per lcore id, found through dpm_fp_tcache_of[rte_lcore_id()] (no
  * TLS-keyed data). Per class a stack of cached pointers:
  *
  *   avail[0] ... avail[ncached-1] | empty ... | avail[ncached_max-1]
@@ -35,6 +35,7 @@
 
 #include "arena.h"
 #include "dpm_private.h"
+#include "dpmalloc.h"
 #include "size_class.h"
 
 #define TCACHE_GC_INCR 228      /* events between two GC steps (jemalloc's) */
@@ -42,30 +43,31 @@
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
-/* One class of one tcache: a cache line of its own, 32-bit fields so the
- * easy paths need no partial-register moves. */
-struct tcache_bin {
-	uint32_t ncached;
-	uint32_t ncached_max;
-	uint32_t low_water;        /* least ncached since the last GC visit */
-	uint8_t lg_fill_div;
-	uint8_t ran_dry;           /* a miss happened since the last GC visit */
-	void **avail;              /* the stack */
-	uint64_t nmalloc;          /* served to callers (hits and misses) */
-	uint64_t nfree;            /* taken from callers */
-} __rte_cache_aligned;
+/*
+ * One class of one tcache is the public header's struct dpm_fp_bin (its
+ * inline fast paths push and pop): a cache line of its own, 32-bit fields
+ * so the easy paths need no partial-register moves.
+ *   ncached, ncached_max  the stack's depth and capacity
+ *   low_water             least ncached since the last GC visit
+ *   lg_fill_div           a miss fills ncached_max >> lg_fill_div
+ *   ran_dry               a miss happened since the last GC visit
+ *   nmalloc, nfree        served to / taken from callers
+ */
+#define tcache_bin dpm_fp_bin
 
+/* The first cache line and the bins are what dpmalloc.h's struct
+ * dpm_fp_tcache mirrors (checked in tcache.c). */
 struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
+	int32_t socket_id;
 	unsigned int gc_next;
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
-	int socket_id;
+	unsigned int nremote;
 	struct arena *arena;
 	uint64_t fills, flushes, gc_runs, remote_frees;
-	unsigned int nremote;
-	void *remote[TCACHE_REMOTE_MAX];
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
+	void *remote[TCACHE_REMOTE_MAX];
 } __rte_cache_aligned;
 
 /*
@@ -78,19 +80,28 @@ struct tcache {
  */
 #define TCACHE_OF_LEN (2 * RTE_MAX_LCORE)
 #define TCACHE_OF_MASK (TCACHE_OF_LEN - 1)
-extern DPM_HIDDEN struct tcache *tcache_of[TCACHE_OF_LEN];
+/* The table is the public header's dpm_fp_tcache_of (its inline fast paths
+ * index it), holding struct tcache pointers. */
 extern DPM_HIDDEN struct tcache tcache_none;
 
-/* The lcore's tcache, or tcache_none: for the easy paths. */
+/* The lcore's tcache, or tcache_none. */
 static inline struct tcache *tcache_lookup(unsigned int lcore_id)
 {
-	return tcache_of[lcore_id & TCACHE_OF_MASK];
+	return (struct tcache *)dpm_fp_tcache_of[lcore_id & TCACHE_OF_MASK];
 }
 
-/* The lcore's tcache, or NULL: for everything else. */
+/* Publish an lcore's tcache (tcache_none to withdraw it). */
+static inline void tcache_publish(unsigned int lcore_id, struct tcache *tc)
+{
+	__atomic_store_n(&dpm_fp_tcache_of[lcore_id & TCACHE_OF_MASK], (struct dpm_fp_tcache *)tc,
+			 __ATOMIC_RELEASE);
+}
+
+/* The lcore's tcache, or NULL: for everything but the easy paths. */
 static inline struct tcache *tcache_get(unsigned int lcore_id)
 {
-	struct tcache *tc = __atomic_load_n(&tcache_of[lcore_id & TCACHE_OF_MASK], __ATOMIC_ACQUIRE);
+	struct tcache *tc = (struct tcache *)__atomic_load_n(&dpm_fp_tcache_of[lcore_id & TCACHE_OF_MASK],
+							    __ATOMIC_ACQUIRE);
 
 	return tc != &tcache_none ? tc : NULL;
 }

@@ -329,7 +329,7 @@ Test(tcache, plain_pthreads_use_the_locked_path_and_get_no_tcache)
 	init_default();
 	cr_assert_eq(dpm_test_run_on_pthread(plain_thread_work, NULL), 0);
 	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++)
-		cr_assert(tcache_of[l] == &tcache_none, "lcore %u has a tcache", l);
+		cr_assert_null(tcache_get(l), "lcore %u has a tcache", l);
 	cr_assert_eq(dpm_stats_socket(0, &st), 0);
 	cr_assert_eq(st.nmalloc, 2000 - 1000, "1000 objects, counted once each way") ;
 	dpm_fini();
