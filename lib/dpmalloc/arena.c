@@ -320,6 +320,15 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	unsigned int got = 0;
 
 	dpm_lock(&bin->lock);
+	/* Flushed batches first: a copy, no run metadata. */
+	if (bin->nxfer > 0) {
+		unsigned int take = RTE_MIN(n, bin->nxfer);
+
+		for (; got < take; got++)
+			out[n - 1 - got] = bin->xfer[--bin->nxfer];
+		if (bin->nxfer < bin->xfer_low)
+			bin->xfer_low = bin->nxfer;
+	}
 	while (got < n) {
 		struct run *run = bin->runcur;
 		uintptr_t base;
@@ -368,10 +377,11 @@ static void arena_bin_lower_run(struct bin *bin, struct run *run)
 	}
 }
 
-/* Free one region. Called with the bin lock. Returns false when the region
- * was already free (a double free): nothing changes then. */
+/* Free one region into its run. Called with the bin lock. Returns false
+ * when the region was already free (a double free): nothing changes then.
+ * count is false for transfer-cache objects, already counted as freed. */
 static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const struct bin_info *bi,
-				    void *ptr)
+				    void *ptr, bool count)
 {
 	struct arena_chunk *chunk = arena_chunk_of(ptr);
 	size_t pageind = arena_pageind(chunk, ptr);
@@ -386,8 +396,10 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 	}
 	bitmap_set(run->bitmap, idx);
 	run->nfree++;
-	bin->nfree++;
-	bin->curregs--;
+	if (count) {
+		bin->nfree++;
+		bin->curregs--;
+	}
 	if (run->nfree == bi->nregs) {
 		/* Empty: back to the arena as free pages. */
 		if (run == bin->runcur)
@@ -413,8 +425,49 @@ void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, un
 
 	dpm_lock(&bin->lock);
 	for (unsigned int i = 0; i < n; i++)
-		arena_bin_dalloc_locked(a, bin, bi, ptrs[i]);
+		arena_bin_dalloc_locked(a, bin, bi, ptrs[i], true);
 	bin->nflushes++;
+	dpm_unlock(&bin->lock);
+}
+
+void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n)
+{
+	struct bin *bin = &a->bins[binind];
+
+	dpm_lock(&bin->lock);
+	if (unlikely(bin->xfer == NULL))
+		bin->xfer = base_alloc(a->socket_id, BIN_XFER_MAX * sizeof(void *));
+	if (bin->xfer != NULL && bin->nxfer + n <= BIN_XFER_MAX) {
+		memcpy(bin->xfer + bin->nxfer, ptrs, n * sizeof(void *));
+		bin->nxfer += n;
+		bin->nfree += n;
+		bin->curregs -= n;
+		bin->nflushes++;
+		dpm_unlock(&bin->lock);
+		return;
+	}
+	dpm_unlock(&bin->lock);
+	arena_bin_flush(a, binind, ptrs, n);
+}
+
+void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)
+{
+	const struct bin_info *bi = &sc_bin_info[binind];
+	struct bin *bin = &a->bins[binind];
+	unsigned int n;
+
+	/* An unlocked peek: nothing parked is the common case. */
+	if (__atomic_load_n(&bin->nxfer, __ATOMIC_RELAXED) == 0 && !all)
+		return;
+	dpm_lock(&bin->lock);
+	n = all ? bin->nxfer : bin->xfer_low - bin->xfer_low / 4;
+	/* The oldest sit at the bottom of the stack. */
+	for (unsigned int i = 0; i < n; i++)
+		arena_bin_dalloc_locked(a, bin, bi, bin->xfer[i], false);
+	if (n > 0)
+		memmove(bin->xfer, bin->xfer + n, (bin->nxfer - n) * sizeof(void *));
+	bin->nxfer -= n;
+	bin->xfer_low = bin->nxfer;
 	dpm_unlock(&bin->lock);
 }
 
@@ -743,6 +796,13 @@ void arena_release_spare(struct arena *a)
 	if (spare != NULL)
 		arena_chunk_release(a, spare);
 	dpm_unlock(&a->lock);
+}
+
+void arena_drain_all(struct arena *a)
+{
+	for (unsigned int b = 0; b < SC_NBINS; b++)
+		if (__atomic_load_n(&a->bins[b].nxfer, __ATOMIC_RELAXED) != 0)
+			arena_bin_xfer_drain(a, b, true);
 }
 
 void arena_decay_spare(struct arena *a)

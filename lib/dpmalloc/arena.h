@@ -102,13 +102,28 @@ struct arena_chunk {
 	struct run runs[];         /* index: page - arena_map_bias */
 };
 
-/* A bin: one small class of one arena. lock covers every field. The current
- * run is the lowest-addressed non-full run; the others wait in a heap. */
+/*
+ * A bin: one small class of one arena. lock covers every field. The current
+ * run is the lowest-addressed non-full run; the others wait in a heap.
+ *
+ * The transfer cache holds objects that tcaches flushed back in batches,
+ * as pointers, still marked allocated in their runs: the next fill takes
+ * them with a copy instead of walking bitmaps. It is what makes an RX lcore
+ * allocating and a TX lcore freeing cost one lock per batch on each side
+ * and no run metadata. The statistics count its objects as freed; the
+ * owning lcore's GC step (objects unused since its last visit), its
+ * dpm_tcache_flush() and dpm_trim() return them to their runs.
+ */
+#define BIN_XFER_MAX 256
+
 struct bin {
 	dpm_lock_t lock;
 	struct run *runcur;
 	struct run *nonfull;       /* pairing heap root */
-	uint64_t nmalloc, nfree;   /* regions out of / back into runs */
+	void **xfer;               /* transfer cache, allocated on first use */
+	uint32_t nxfer;
+	uint32_t xfer_low;         /* least nxfer since the last GC visit */
+	uint64_t nmalloc, nfree;   /* objects handed out / given back */
 	uint64_t curregs, curruns;
 	uint64_t nfills, nflushes; /* batches: lock acquisitions to fill / flush */
 } __rte_cache_aligned;
@@ -145,6 +160,9 @@ void arena_boot(void);
 
 /* A new arena of socket_id, metadata from that socket's base. */
 struct arena *arena_new(int socket_id, unsigned int index);
+
+/* Return every transfer-cache object to its run (flush, trim). */
+void arena_drain_all(struct arena *a);
 
 /* Give the spare chunk back to the socket (for a trim). */
 void arena_release_spare(struct arena *a);
@@ -200,8 +218,17 @@ static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n);
 
 /* Small: give back n regions that all belong to arena a and bin binind,
- * under one bin lock. Double frees are refused and logged. */
+ * under one bin lock, to their runs. Double frees are refused and logged. */
 void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n);
+
+/* Small, from a tcache: like arena_bin_flush(), but the batch may park in
+ * the bin's transfer cache (no double-free check there: objects from
+ * tcaches were checked, or not, on their way in). */
+void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n);
+
+/* Return transfer-cache objects to their runs: all of them (all == true),
+ * or 3/4 of those unused since the last call (a GC step). */
+void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all);
 
 /* Large: one object of class cls, or NULL + rte_errno = ENOMEM. */
 void *arena_malloc_large(struct arena *a, unsigned int cls);

@@ -11,9 +11,9 @@
 #include "dpm_private.h"
 #include "zone.h"
 
-/* First block: a little under one 2 MiB hugepage, because a memzone carries
- * a header and exactly 2 MiB would take two pages. Later blocks double. */
-#define BASE_BLOCK_FIRST (DPM_CHUNK - 64 * 1024)
+/* First block: 256 KiB less a page for the memzone's header; later blocks
+ * double. Eight lcores' tcaches and arenas take about 600 KiB. */
+#define BASE_BLOCK_FIRST ((size_t)252 * 1024)
 #define BASE_BLOCK_MAX ((size_t)64 << 20)
 
 struct base_block {

@@ -112,14 +112,17 @@ static struct span *span_desc_get_locked(struct chunk_socket *cs, int socket_id,
 }
 
 /*
- * Reserve a span with room for nchunks aligned chunks. Its size follows the
- * socket's footprint (doubling), bounded by max_span_size, the socket limit,
- * and what the zone source can give (halving on failure down to the need).
+ * Reserve a span with room for nchunks aligned chunks. Its size is half the
+ * socket's footprint (so the footprint grows by half each time: spans stay
+ * logarithmic in number -- about 33 for 16 GiB from 2 MiB -- while at most a
+ * third of what is reserved is slack), bounded below by first_span_size and
+ * above by max_span_size, the socket limit, and what the zone source can
+ * give (halving on failure down to the need).
  */
 static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, size_t nchunks, size_t align)
 {
 	size_t need = nchunks * DPM_CHUNK + (align > DPM_CHUNK ? align - DPM_CHUNK : 0);
-	size_t size = RTE_MIN(RTE_MAX(cs->stats.bytes_reserved, chunk_first_span), chunk_max_span);
+	size_t size = RTE_MIN(RTE_MAX(cs->stats.bytes_reserved / 2, chunk_first_span), chunk_max_span);
 	struct zone_span zone;
 	struct span *sp, **pp;
 	int rc = -ENOMEM;

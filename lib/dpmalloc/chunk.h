@@ -10,8 +10,8 @@
  *
  * A span is one zone reservation: a chunk-aligned run of whole chunks.
  * Spans grow geometrically with the socket's footprint (first_span_size,
- * doubling up to max_span_size), so a 16 GiB footprint takes a few dozen
- * memzones. Each span keeps a bitmap of its free chunks; spans are kept in
+ * then half the footprint each time, up to max_span_size), so a 16 GiB
+ * footprint takes about 33 memzones. Each span keeps a bitmap of its free chunks; spans are kept in
  * address order and a request takes the lowest-addressed fit, so free
  * chunks are coalesced by construction (a run of set bits) and never across
  * spans, which come and go whole.

@@ -117,7 +117,7 @@ static void *dpm_lcore_cb_handle;
 void dpm_config_defaults(struct dpm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->first_span_size = (size_t)32 << 20;
+	cfg->first_span_size = (size_t)2 << 20;
 	cfg->max_span_size = (size_t)1 << 30;
 	cfg->arenas_per_socket = 0;
 	cfg->zone_source = DPM_ZONE_MEMZONE;
@@ -849,12 +849,12 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 		}
 		batch[k++] = ptrs[i];
 		if (k == RTE_DIM(batch)) {
-			tcache_return_batch(batch, k, UINT32_MAX);
+			tcache_return_batch_to(batch, k, UINT32_MAX, false);
 			k = 0;
 		}
 	}
 	if (k > 0)
-		tcache_return_batch(batch, k, UINT32_MAX);
+		tcache_return_batch_to(batch, k, UINT32_MAX, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -920,8 +920,10 @@ size_t dpm_trim_socket(int socket_id)
 		return 0;
 	}
 	ds = &dpm_state.sockets[socket_id];
-	for (unsigned int i = 0; i < ds->narenas; i++)
+	for (unsigned int i = 0; i < ds->narenas; i++) {
+		arena_drain_all(ds->arenas[i]);
 		arena_release_spare(ds->arenas[i]);
+	}
 	return chunk_trim(socket_id, false);
 }
 

@@ -149,6 +149,11 @@ static unsigned int tcache_class_of(const void *ptr)
  */
 void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls)
 {
+	tcache_return_batch_to(ptrs, n, cls, true);
+}
+
+void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, bool park)
+{
 	void *group[256];
 
 	while (n > 0) {
@@ -165,7 +170,9 @@ void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls)
 			else
 				ptrs[rest++] = p;
 		}
-		if (c < SC_NBINS) {
+		if (c < SC_NBINS && park) {
+			arena_bin_flush_batch(a, c, group, k);
+		} else if (c < SC_NBINS) {
 			arena_bin_flush(a, c, group, k);
 		} else {
 			for (i = 0; i < k; i++) {
@@ -178,19 +185,25 @@ void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls)
 	}
 }
 
-/* Give back the n oldest objects of a stack. */
-static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
+/* Give back the n oldest objects of a stack (park: see
+ * tcache_return_batch_to()). */
+static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, unsigned int n, bool park)
 {
 	if (n == 0)
 		return;
-	tcache_return_batch(tb->avail, n, cls);
+	tcache_return_batch_to(tb->avail, n, cls, park);
 	memmove(tb->avail, tb->avail + n, (tb->ncached - n) * sizeof(void *));
 	tb->ncached -= n;
 	if (tb->low_water > tb->ncached)
 		tb->low_water = tb->ncached;
 }
 
-static void tcache_remote_flush(struct tcache *tc)
+static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
+{
+	tcache_bin_flush_oldest_to(tb, cls, n, true);
+}
+
+static void tcache_remote_flush_to(struct tcache *tc, bool park)
 {
 	unsigned int n = tc->nremote;
 
@@ -206,7 +219,12 @@ static void tcache_remote_flush(struct tcache *tc)
 			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], k, __ATOMIC_RELAXED);
 	}
 	tc->nremote = 0;
-	tcache_return_batch(tc->remote, n, UINT32_MAX);
+	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park);
+}
+
+static void tcache_remote_flush(struct tcache *tc)
+{
+	tcache_remote_flush_to(tc, true);
 }
 
 /* ------------------------------------------------------------------------
@@ -272,6 +290,8 @@ void tcache_event_hard(struct tcache *tc)
 	}
 	tb->low_water = tb->ncached;
 	tb->ran_dry = 0;
+	if (cls < SC_NBINS)
+		arena_bin_xfer_drain(tc->arena, cls, false);
 	tcache_remote_flush(tc);
 	arena_decay_spare(tc->arena);
 	chunk_decay_tick(tc->socket_id);
@@ -282,10 +302,20 @@ void tcache_flush_all(struct tcache *tc)
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		struct tcache_bin *tb = &tc->bins[cls];
 
-		tcache_bin_flush_oldest(tb, cls, tb->ncached);
+		tcache_bin_flush_oldest_to(tb, cls, tb->ncached, false);
 		tb->low_water = 0;
 	}
-	tcache_remote_flush(tc);
+	tcache_remote_flush_to(tc, false);
+	/* A full flush sends its objects straight to their runs and drains the
+	 * transfer caches, so that once every lcore that freed has flushed
+	 * (the last one after all the others stopped), every run and chunk can
+	 * be free again. */
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		struct dpm_socket *ds = &dpm_state.sockets[s];
+
+		for (unsigned int i = 0; ds->present && i < ds->narenas; i++)
+			arena_drain_all(ds->arenas[i]);
+	}
 }
 
 void tcache_destroy(unsigned int lcore_id)

@@ -170,7 +170,9 @@ void tcache_fini(void);
 
 /* Return n small or large objects, grouped by arena and class; used by
  * flushes and by dpm_free_bulk on non-lcore threads. Objects of one class
- * when cls < SC_NSIZES_MAX, mixed when cls == UINT_MAX. */
+ * when cls < SC_NSIZES_MAX, mixed when cls == UINT_MAX. Small batches may
+ * park in the bins' transfer caches (park), or go straight to their runs. */
+void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, bool park);
 void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls);
 
 #endif /* DPM_TCACHE_H */

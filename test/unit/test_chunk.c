@@ -19,6 +19,7 @@ static void setup(void)
 	dpm_config_defaults(&cfg);
 	cfg.zone_source = DPM_ZONE_ANON;
 	cfg.span_decay_ms = 0;
+	cfg.first_span_size = (size_t)32 << 20;   /* room for several chunks per span */
 	zone_select(DPM_ZONE_ANON);
 	chunk_boot(&cfg);
 }
@@ -42,6 +43,27 @@ Test(chunk, a_freed_chunk_is_reused_at_the_lowest_address)
 	cr_assert_eq((uintptr_t)b, (uintptr_t)a + DPM_CHUNK, "lowest fit first");
 	chunk_dealloc(0, a, 1);
 	cr_assert_eq(chunk_alloc(0, 1, DPM_CHUNK), a);
+}
+
+Test(chunk, chunks_of_different_spans_never_coalesce)
+{
+	struct chunk_socket_stats st;
+	size_t first = cfg.first_span_size / DPM_CHUNK;
+	void *a = chunk_alloc(0, first, DPM_CHUNK);      /* fills span 1 */
+	void *b = chunk_alloc(0, first, DPM_CHUNK);      /* a second span */
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	chunk_dealloc(0, a, first);
+	chunk_dealloc(0, b, first);
+	/* even if the two zones happen to be adjacent, a request for both
+	 * must take a new span: spans come and go whole */
+	void *c = chunk_alloc(0, 2 * first, DPM_CHUNK);
+
+	cr_assert_not_null(c);
+	cr_assert(c != a && c != b);
+	chunk_stats(0, &st);
+	cr_assert_eq(st.spans, 3);
 }
 
 Test(chunk, adjacent_free_chunks_coalesce_for_a_multi_chunk_request)
@@ -72,12 +94,20 @@ Test(chunk, a_16_gib_footprint_takes_well_under_100_spans)
 	struct chunk_socket_stats st;
 	size_t total = 0;
 
+	/* with the default span sizes */
+	chunk_fini();
+	dpm_config_defaults(&cfg);
+	cfg.zone_source = DPM_ZONE_ANON;
+	chunk_boot(&cfg);
+
 	while (total < ((size_t)16 << 30)) {
 		cr_assert_not_null(chunk_alloc(0, 64, DPM_CHUNK), "at %zu MiB", total >> 20);
 		total += 64 * DPM_CHUNK;
 	}
 	chunk_stats(0, &st);
 	cr_assert_lt(st.spans, 40, "%lu spans for 16 GiB", st.spans);
+	/* and the growth keeps slack to at most half of what is used */
+	cr_assert_leq(st.bytes_reserved, total + total / 2);
 	cr_assert_geq(st.bytes_reserved, total);
 }
 
