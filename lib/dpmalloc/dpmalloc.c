@@ -628,10 +628,13 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && dpm_state.ready)
 		tc = tcache_get_hard(rte_lcore_id());
+	if (tc != NULL && desc->socket_id != tc->socket_id && obj->cls >= tc->nbins) {
+		/* Not cached, so not batched through the remote buffer: count
+		 * it here (the buffer counts the others when it goes home). */
+		__atomic_fetch_add(&dpm_state.cross[tc->socket_id][desc->socket_id], 1, __ATOMIC_RELAXED);
+		dpm_counter_add(&tc->remote_frees, 1);
+	}
 	if (obj->cls == SC_NSIZES_MAX) {
-		if (tc != NULL && desc->socket_id != tc->socket_id)
-			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][desc->socket_id], 1,
-					   __ATOMIC_RELAXED);
 		arena_dalloc_huge(desc);
 		return;
 	}
@@ -655,8 +658,6 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		tcache_event(tc);
 		return;
 	}
-	if (tc != NULL && desc->socket_id != tc->socket_id)
-		__atomic_fetch_add(&dpm_state.cross[tc->socket_id][desc->socket_id], 1, __ATOMIC_RELAXED);
 	if (obj->cls < SC_NBINS)
 		arena_bin_flush(desc->arena, obj->cls, &ptr, 1);
 	else
@@ -754,6 +755,9 @@ static unsigned int dpm_malloc_bulk_small(struct tcache *tc, void **ptrs, unsign
 			break;
 	}
 	if (got < need) {
+		/* Give the partial batch back; the caller retries object by
+		 * object, where the socket policy (fallback) and the ENOMEM
+		 * count apply as for dpm_malloc(). */
 		while (chain != NULL) {
 			for (i = 0; i < RTE_DIM(batch) && chain != NULL; i++) {
 				batch[i] = chain;
@@ -793,8 +797,8 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	tc = dpm_tcache_self();
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
 		tc = tcache_get_hard(rte_lcore_id());
-	if (tc != NULL && size <= SC_SMALL_MAX)
-		return dpm_malloc_bulk_small(tc, ptrs, n, size);
+	if (tc != NULL && size <= SC_SMALL_MAX && dpm_malloc_bulk_small(tc, ptrs, n, size) == n)
+		return n;
 
 	for (i = 0; i < n; i++) {
 		void *p = dpm_malloc(size);
