@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The dpmalloc authors
+"""Turn the CSV written by dpm_perf into one PNG chart.
+
+    bench_chart.py bench.csv bench.png [--title TEXT]
+
+One panel per workload: pairs, batches, churn, pipeline, scaling and
+footprint. Bars are medians, whiskers span min..max of the repetitions.
+Time panels are in ns per operation (lower is better, log scale);
+throughput panels in millions of operations per second (higher is better).
+"""
+
+import argparse
+import csv
+import math
+import sys
+from collections import OrderedDict
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: write the file only
+import matplotlib.pyplot as plt  # noqa: E402
+
+# One colour per allocator, the same in every panel.
+COLOURS = {
+    "dpmalloc": "#d62728",
+    "dpmalloc_inline": "#ff9896",
+    "rte_malloc": "#1f77b4",
+    "rte_mempool": "#17becf",
+    "glibc": "#7f7f7f",
+    "jemalloc": "#2ca02c",
+    "mimalloc": "#ff7f0e",
+    "tcmalloc": "#9467bd",
+    "ring_only": "#000000",
+}
+
+
+def num(text):
+    """A CSV number, or NaN for an empty field."""
+    return float(text) if text else math.nan
+
+
+def load(path):
+    """The CSV rows as dicts with numeric fields converted."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for key in ("median", "min", "max", "median_ns", "ratio_to_dpm",
+                    "ratio_to_1lcore"):
+            r[key] = num(r.get(key, ""))
+    return rows
+
+
+def allocators(rows):
+    """Allocator names in the order they first appear (dpmalloc first)."""
+    return list(OrderedDict.fromkeys(r["allocator"] for r in rows))
+
+
+def size_label(param):
+    """16384 -> 16K, 1048576 -> 1M; other params unchanged."""
+    if not param.isdigit():
+        return param
+    v = int(param)
+    for unit, shift in (("M", 20), ("K", 10)):
+        if v >= 1 << shift and v % (1 << shift) == 0:
+            return "%d%s" % (v >> shift, unit)
+    return param
+
+
+def value(row, field, to_ns):
+    """A row's field, converted from cycles to ns when to_ns."""
+    v = row[field]
+    if to_ns and row["median"]:
+        v *= row["median_ns"] / row["median"]
+    return v
+
+
+def grouped_bars(ax, rows, groups, names, to_ns, scale=1.0):
+    """Bars for each (group, allocator): median with min..max whiskers."""
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        xs, meds, lo, hi = [], [], [], []
+        for g, (workload, param) in enumerate(groups):
+            match = [r for r in rows if r["workload"] == workload and
+                     r["param"] == param and r["allocator"] == name]
+            if not match:
+                continue
+            r = match[0]
+            med = value(r, "median", to_ns) / scale
+            xs.append(g - 0.4 + width * (i + 0.5))
+            meds.append(med)
+            lo.append(med - value(r, "min", to_ns) / scale)
+            hi.append(value(r, "max", to_ns) / scale - med)
+        if xs:
+            ax.bar(xs, meds, width, yerr=[lo, hi], capsize=1.5,
+                   color=COLOURS.get(name, None), label=name,
+                   error_kw={"elinewidth": 0.6})
+
+
+def panel_bars(ax, rows, workloads, title, ylabel, to_ns, log=True,
+               scale=1.0, label=None):
+    """A grouped-bar panel over the params of the given workloads."""
+    sel = [r for r in rows if r["workload"] in workloads]
+    groups = list(OrderedDict.fromkeys((r["workload"], r["param"])
+                                       for r in sel))
+    names = [n for n in allocators(sel) if n != "ring_only"]
+    if not groups:
+        ax.set_visible(False)
+        return
+    grouped_bars(ax, sel, groups, names, to_ns, scale)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([label(w, p) if label else size_label(p)
+                        for w, p in groups], fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel, fontsize=8)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(axis="y", which="both", alpha=0.3)
+
+
+def panel_pipeline(ax, rows):
+    """Pipeline throughput bars, with the ring alone as a dashed line."""
+    panel_bars(ax, rows, ("pipeline",),
+               "pipeline: alloc on lcore A, free on B (higher is better)",
+               "Mobjects/s", False, log=True, scale=1e6,
+               label=lambda w, p: "records %s B" % p)
+    ring = [r for r in rows if r["workload"] == "pipeline" and
+            r["allocator"] == "ring_only"]
+    if ring:
+        ax.axhline(ring[0]["median"] / 1e6, color="black", linestyle="--",
+                   linewidth=1, label="ring alone")
+
+
+def panel_scaling(ax, rows):
+    """Total churn throughput against the number of lcores."""
+    sel = [r for r in rows if r["workload"] == "scaling"]
+    if not sel:
+        ax.set_visible(False)
+        return
+    for name in allocators(sel):
+        pts = sorted((int(r["param"]), r["median"] / 1e6,
+                      r["min"] / 1e6, r["max"] / 1e6)
+                     for r in sel if r["allocator"] == name)
+        xs = [p[0] for p in pts]
+        ax.errorbar(xs, [p[1] for p in pts],
+                    yerr=[[p[1] - p[2] for p in pts],
+                          [p[3] - p[1] for p in pts]],
+                    marker="o", markersize=3, capsize=2, linewidth=1.2,
+                    color=COLOURS.get(name, None), label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted({int(r["param"]) for r in sel}))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_yscale("log")
+    ax.set_title("scaling: churn on N lcores, part freed remotely "
+                 "(higher is better)", fontsize=10)
+    ax.set_xlabel("lcores", fontsize=8)
+    ax.set_ylabel("total Mops/s", fontsize=8)
+    ax.grid(which="both", alpha=0.3)
+
+
+def panel_footprint(ax, rows):
+    """Requested, in-use and reserved MiB per allocator and phase."""
+    sel = [r for r in rows if r["workload"] == "footprint"]
+    if not sel:
+        ax.set_visible(False)
+        return
+    units = ("bytes_requested", "bytes_in_use", "bytes_reserved")
+    groups = list(OrderedDict.fromkeys((r["param"], r["allocator"])
+                                       for r in sel))
+    width = 0.8 / len(units)
+    for i, unit in enumerate(units):
+        vals = []
+        for phase, name in groups:
+            m = [r["median"] for r in sel if r["param"] == phase and
+                 r["allocator"] == name and r["unit"] == unit]
+            vals.append(m[0] / 1048576.0 if m else 0.0)
+        ax.bar([g - 0.4 + width * (i + 0.5) for g in range(len(groups))],
+               vals, width, label=unit.replace("bytes_", ""),
+               color=("#bbbbbb", "#6a9fd4", "#d62728")[i])
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(["%s\n%s" % (n, p) for p, n in groups], fontsize=7)
+    ax.set_title("footprint (lower is better)", fontsize=10)
+    ax.set_ylabel("MiB", fontsize=8)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv")
+    ap.add_argument("png")
+    ap.add_argument("--title", default="dpmalloc vs. alternatives (dpm_perf)")
+    args = ap.parse_args()
+
+    rows = load(args.csv)
+    if not rows:
+        sys.exit("bench_chart: %s has no rows" % args.csv)
+    fig, axes = plt.subplots(3, 2, figsize=(14, 14))
+    ax = axes.flatten()
+    panel_bars(ax[0], rows, ("pair",),
+               "alloc+free pairs (lower is better)", "ns per pair", True)
+    panel_bars(ax[1], rows, ("batch_lifo", "batch_fifo"),
+               "64 allocs then 64 frees (lower is better)", "ns per object",
+               True, label=lambda w, p: "%s %s B" % (w[6:].upper(), p))
+    panel_bars(ax[2], rows, ("churn",),
+               "churn: random replacement in a live set (lower is better)",
+               "ns per free+alloc", True,
+               label=lambda w, p: "sizes %s B" % p)
+    panel_pipeline(ax[3], rows)
+    panel_scaling(ax[4], rows)
+    panel_footprint(ax[5], rows)
+    handles, labels = ax[0].get_legend_handles_labels()
+    h3, l3 = ax[3].get_legend_handles_labels()
+    for h, lab in zip(h3, l3):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels),
+               fontsize=9, bbox_to_anchor=(0.5, 0.965))
+    fig.suptitle(args.title, fontsize=13)
+    fig.text(0.5, 0.005, "medians of repeated runs; whiskers: min..max; "
+             "source: %s" % args.csv, ha="center", fontsize=8)
+    fig.tight_layout(rect=(0, 0.01, 1, 0.94))
+    fig.savefig(args.png, dpi=100)
+    print("bench_chart: wrote %s" % args.png)
+
+
+if __name__ == "__main__":
+    main()
