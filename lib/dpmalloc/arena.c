@@ -815,9 +815,3 @@ void arena_decay_spare(struct arena *a)
 		return;
 	arena_release_spare(a);
 }
-
-void arena_destroy(struct arena *a)
-{
-	/* Chunks go back with their spans in chunk_fini(); nothing to walk. */
-	RTE_SET_USED(a);
-}

@@ -172,8 +172,6 @@ void arena_release_spare(struct arena *a);
  * do; called from slow paths. */
 void arena_decay_spare(struct arena *a);
 
-/* Release all chunks of the arena (shutdown only). */
-void arena_destroy(struct arena *a);
 
 static inline struct arena_chunk *arena_chunk_of(const void *ptr)
 {

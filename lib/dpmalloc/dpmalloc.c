@@ -574,8 +574,9 @@ struct dpm_obj {
 
 /* Validate ptr as the start of one of our objects. 0, or -EINVAL with the
  * reason logged (not ours, interior pointer, free pages). */
-static int dpm_obj_lookup(const void *ptr, struct chunk_desc *desc, struct dpm_obj *obj)
+static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
 {
+	struct chunk_desc *desc = rtree_lookup(ptr);
 	struct arena_chunk *chunk;
 	uint32_t bits;
 
@@ -672,7 +673,7 @@ void dpm_free_hard(void *ptr)
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;
-	if (dpm_obj_lookup(ptr, rtree_lookup(ptr), &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj) != 0) {
 		rte_errno = EINVAL;
 		return;
 	}
@@ -695,7 +696,7 @@ void *dpm_realloc(void *ptr, size_t size)
 		rte_errno = 0;
 		return NULL;
 	}
-	if (dpm_obj_lookup(ptr, rtree_lookup(ptr), &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj) != 0) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -843,7 +844,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 
 		if (ptrs[i] == NULL)
 			continue;
-		if (dpm_obj_lookup(ptrs[i], rtree_lookup(ptrs[i]), &obj) != 0) {
+		if (dpm_obj_lookup(ptrs[i], &obj) != 0) {
 			rte_errno = EINVAL;
 			continue;
 		}
@@ -871,7 +872,7 @@ size_t dpm_usable_size(const void *ptr)
 
 	if (!dpm_query_ready() || ptr == NULL)
 		return 0;
-	if (dpm_obj_lookup(ptr, rtree_lookup(ptr), &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj) != 0) {
 		rte_errno = EINVAL;
 		return 0;
 	}
