@@ -162,25 +162,20 @@ static void arena_chunk_init(struct arena *a, struct arena_chunk *chunk)
 	map_set_free(chunk, arena_map_bias, arena_usable_pages);
 }
 
-/* Get a chunk (the spare, or a new one from the socket) and make all of it
- * one free run. Called with the arena lock. */
+/* Get a new chunk from the socket and make all of it one free run. Called
+ * with the arena lock. */
 static int arena_chunk_add_locked(struct arena *a)
 {
-	struct arena_chunk *chunk = a->spare;
+	struct arena_chunk *chunk = chunk_alloc(a->socket_id, 1, DPM_CHUNK);
 
-	if (chunk != NULL) {
-		a->spare = NULL;
-	} else {
-		chunk = chunk_alloc(a->socket_id, 1, DPM_CHUNK);
-		if (chunk == NULL)
-			return -ENOMEM;
-		arena_chunk_init(a, chunk);
-		if (rtree_set(chunk, 1, &chunk->desc, a->socket_id) != 0) {
-			chunk_dealloc(a->socket_id, chunk, 1);
-			return -ENOMEM;
-		}
-		a->nchunks++;
+	if (chunk == NULL)
+		return -ENOMEM;
+	arena_chunk_init(a, chunk);
+	if (rtree_set(chunk, 1, &chunk->desc, a->socket_id) != 0) {
+		chunk_dealloc(a->socket_id, chunk, 1);
+		return -ENOMEM;
 	}
+	a->nchunks++;
 	avail_insert(a, arena_run_of(chunk, arena_map_bias), arena_usable_pages);
 	return 0;
 }
@@ -192,17 +187,24 @@ static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk)
 	chunk_dealloc(a->socket_id, chunk, 1);
 }
 
-/* A chunk became one free run: keep it as the spare (releasing the older
- * spare), so an arena oscillating around a chunk boundary does not go to
- * the socket each time. Called with the arena lock. */
-static void arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
+/*
+ * A chunk became one free run. The first such chunk stays, free run and
+ * all, in the free-run index as the spare, so an arena whose only object
+ * comes and goes (a large object alone in its chunk) reuses it with no
+ * extra work, and one oscillating around a chunk boundary does not go to
+ * the socket each time. A second empty chunk goes back to the socket.
+ * Returns whether the chunk stays (its run is then to be indexed). Called
+ * with the arena lock.
+ */
+static bool arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
 {
-	struct arena_chunk *old = a->spare;
-
+	if (a->spare != NULL) {
+		arena_chunk_release(a, chunk);
+		return false;
+	}
 	a->spare = chunk;
-	a->spare_since = rte_get_tsc_cycles();
-	if (old != NULL)
-		arena_chunk_release(a, old);
+	a->spare_since = 0;        /* stamped by the first decay check */
+	return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -232,6 +234,8 @@ static struct arena_chunk *arena_run_alloc_locked(struct arena *a, size_t npages
 		bitmap_unset(a->avail_map, (unsigned int)have);
 	chunk = arena_chunk_of(run);
 	p = arena_run_pageind(run);
+	if (chunk == a->spare)
+		a->spare = NULL;       /* no longer empty */
 	if (have > npages) {
 		map_set_free(chunk, p + npages, have - npages);
 		avail_insert(a, arena_run_of(chunk, p + npages), have - npages);
@@ -261,9 +265,7 @@ static void arena_run_dalloc_locked(struct arena *a, struct arena_chunk *chunk, 
 		n += next_n;
 	}
 	map_set_free(chunk, p, n);
-	if (n == arena_usable_pages)
-		arena_chunk_empty_locked(a, chunk);
-	else
+	if (n != arena_usable_pages || arena_chunk_empty_locked(a, chunk))
 		avail_insert(a, arena_run_of(chunk, p), n);
 }
 
@@ -793,8 +795,10 @@ void arena_release_spare(struct arena *a)
 	dpm_lock(&a->lock);
 	spare = a->spare;
 	a->spare = NULL;
-	if (spare != NULL)
+	if (spare != NULL) {
+		avail_remove(a, arena_run_of(spare, arena_map_bias), arena_usable_pages);
 		arena_chunk_release(a, spare);
+	}
 	dpm_unlock(&a->lock);
 }
 
@@ -807,11 +811,19 @@ void arena_drain_all(struct arena *a)
 
 void arena_decay_spare(struct arena *a)
 {
-	uint64_t idle = chunk_decay_cycles_get();
+	uint64_t idle = chunk_decay_cycles_get(), since, now;
 
 	/* An unlocked peek: a stale answer only delays the release. */
-	if (idle == 0 || __atomic_load_n(&a->spare, __ATOMIC_RELAXED) == NULL ||
-	    rte_get_tsc_cycles() - __atomic_load_n(&a->spare_since, __ATOMIC_RELAXED) < idle)
+	if (idle == 0 || __atomic_load_n(&a->spare, __ATOMIC_RELAXED) == NULL)
 		return;
-	arena_release_spare(a);
+	/* Idle time counts from the first check that finds the spare, so
+	 * becoming the spare (on a free path) reads no clock. */
+	now = rte_get_tsc_cycles();
+	since = __atomic_load_n(&a->spare_since, __ATOMIC_RELAXED);
+	if (since == 0) {
+		__atomic_store_n(&a->spare_since, now, __ATOMIC_RELAXED);
+		return;
+	}
+	if (now - since >= idle)
+		arena_release_spare(a);
 }

@@ -141,8 +141,8 @@ struct arena {
 	unsigned int index;        /* within its socket */
 	int socket_id;
 	dpm_lock_t lock;
-	struct arena_chunk *spare; /* one empty chunk kept against thrashing */
-	uint64_t spare_since;      /* tsc when it became the spare */
+	struct arena_chunk *spare; /* one empty chunk kept (indexed) against thrashing */
+	uint64_t spare_since;      /* tsc when a decay check first found it (0: not yet) */
 	uint64_t nchunks;
 	struct chunk_desc *huge_spare;
 	uint64_t huge_nmalloc, huge_nfree, huge_bytes;
