@@ -46,6 +46,7 @@ static struct tcache *tcache_spare[RTE_MAX_LCORE];
 static pthread_mutex_t tcache_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned int tcache_nbins_cfg;
+size_t tcache_large_max;
 static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
@@ -57,6 +58,7 @@ void tcache_boot(const struct dpm_config *cfg)
 	unsigned int cls;
 
 	tcache_nbins_cfg = 0;
+	tcache_large_max = 0;
 	tcache_slots_total = 0;
 	if (!cfg->tcache_enable)
 		return;
@@ -72,6 +74,7 @@ void tcache_boot(const struct dpm_config *cfg)
 		tcache_slots_total += tcache_capacity[cls];
 	}
 	tcache_nbins_cfg = cls;
+	tcache_large_max = cls > 0 ? sc_class2size(cls - 1) : 0;
 }
 
 unsigned int tcache_nbins(void)

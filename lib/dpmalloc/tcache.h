@@ -144,6 +144,9 @@ void tcache_boot(const struct dpm_config *cfg);
 /* Number of classes the tcache covers (0 when disabled). */
 unsigned int tcache_nbins(void);
 
+/* Size of the largest class the tcache covers (0 when disabled). */
+extern DPM_HIDDEN size_t tcache_large_max;
+
 /* The calling lcore's tcache, created on first use; NULL when the caller
  * is not an lcore, the tcache is disabled, or memory is short. */
 struct tcache *tcache_get_hard(unsigned int lcore_id);
