@@ -5,8 +5,9 @@
 # The one command that sets up, builds and runs every test:
 #   devtools/setup.sh   packages and hugepages
 #   devtools/build.sh   meson + ninja in build/ (or $BUILD_DIR)
-#   meson test          every suite: the Criterion tests under both EAL
-#                       modes ('huge' and 'nohuge'; 'huge' is left out
+#   meson test          every suite: the Criterion tests under the EAL
+#                       modes ('huge', 'socketmem', 'legacy' on hugepages,
+#                       'nohuge'; the hugepage modes are left out
 #                       where setup.sh found no hugepages), plus whatever
 #                       else is registered (benchmark smoke runs)
 # and ends with one line, the last of its output:
@@ -55,10 +56,10 @@ fi
 
 suite_args=()
 case " $DPM_TEST_MODES " in
-*" huge "*) echo "=== test: EAL modes huge and nohuge" ;;
+*" huge "*) echo "=== test: EAL modes huge, socketmem, legacy and nohuge" ;;
 *)
 	echo "=== test: EAL mode nohuge only (no hugepages; see devtools/setup.sh)"
-	suite_args=(--no-suite huge)
+	suite_args=(--no-suite huge --no-suite socketmem --no-suite legacy)
 	;;
 esac
 

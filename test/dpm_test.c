@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -29,7 +30,17 @@ dpm_test_eal_mode(void)
 
 	if (mode != NULL && strcmp(mode, "huge") == 0)
 		return DPM_TEST_EAL_HUGE;
+	if (mode != NULL && strcmp(mode, "socketmem") == 0)
+		return DPM_TEST_EAL_SOCKETMEM;
+	if (mode != NULL && strcmp(mode, "legacy") == 0)
+		return DPM_TEST_EAL_LEGACY;
 	return DPM_TEST_EAL_NOHUGE;
+}
+
+bool
+dpm_test_eal_hugepages(void)
+{
+	return dpm_test_eal_mode() != DPM_TEST_EAL_NOHUGE;
 }
 
 /* True when the list (words separated by spaces or commas) holds word. */
@@ -118,6 +129,29 @@ dpm_test_eal_init_args(const char *const extra[])
 		"--no-shconf",
 		NULL,
 	};
+	static const char *const socketmem_args[] = {
+		"--in-memory",
+		"--socket-mem=" RTE_STR(DPM_TEST_SOCKET_LIMIT_MB),
+		"--socket-limit=" RTE_STR(DPM_TEST_SOCKET_LIMIT_MB),
+		NULL,
+	};
+	/* Legacy memory refuses --in-memory: a prefix of our own, and hugepage
+	 * files unlinked once mapped, leave nothing behind a killed test. */
+	static char legacy_prefix[48];
+	static const char *legacy_args[] = {
+		"--legacy-mem",
+		"-m", RTE_STR(DPM_TEST_MEMORY_MB),
+		"--huge-unlink",
+		"--no-shconf",
+		legacy_prefix,
+		NULL,
+	};
+	static const char *const *const mode_args[] = {
+		[DPM_TEST_EAL_NOHUGE] = nohuge_args,
+		[DPM_TEST_EAL_HUGE] = huge_args,
+		[DPM_TEST_EAL_SOCKETMEM] = socketmem_args,
+		[DPM_TEST_EAL_LEGACY] = legacy_args,
+	};
 	static const char *const common_args[] = {
 		"--no-pci",
 		"--lcores=(0-7)@(0-1)",
@@ -127,9 +161,11 @@ dpm_test_eal_init_args(const char *const extra[])
 	};
 	const char *const *lists[] = {
 		common_args,
-		dpm_test_eal_mode() == DPM_TEST_EAL_HUGE ? huge_args : nohuge_args,
+		mode_args[dpm_test_eal_mode()],
 		extra,
 	};
+
+	snprintf(legacy_prefix, sizeof(legacy_prefix), "--file-prefix=dpm_test_%d", (int)getpid());
 	char *argv[64];
 	int argc = 0;
 	unsigned int i;
@@ -155,11 +191,9 @@ dpm_test_eal_init(void)
 {
 	int ret = dpm_test_eal_init_args(NULL);
 
-	cr_assert(ret >= 0, "rte_eal_init (%s mode) failed: %s",
-		dpm_test_eal_mode() == DPM_TEST_EAL_HUGE ? "huge" : "nohuge",
-		rte_strerror(rte_errno));
-	cr_assert_eq(rte_eal_has_hugepages() != 0,
-		dpm_test_eal_mode() == DPM_TEST_EAL_HUGE,
+	cr_assert(ret >= 0, "rte_eal_init (DPM_TEST_EAL mode %d) failed: %s",
+		(int)dpm_test_eal_mode(), rte_strerror(rte_errno));
+	cr_assert_eq(rte_eal_has_hugepages() != 0, dpm_test_eal_hugepages(),
 		"EAL memory is not what DPM_TEST_EAL asks for");
 	cr_assert_eq(rte_lcore_count(), DPM_TEST_LCORES,
 		"EAL has %u lcores, the tests want %u",

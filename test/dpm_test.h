@@ -45,14 +45,21 @@ extern "C" {
 /** Lcores every test process has (main lcore 0 and workers 1..7). */
 #define DPM_TEST_LCORES 8
 
-/** The memory mode EAL runs in. */
+/** The memory mode EAL runs in (DPDK's memory models, which reserve,
+ * align and free memzones differently). */
 enum dpm_test_eal_mode {
-	DPM_TEST_EAL_NOHUGE = 0, /**< --no-huge -m DPM_TEST_MEMORY_MB */
-	DPM_TEST_EAL_HUGE = 1,   /**< hugepages, --socket-limit */
+	DPM_TEST_EAL_NOHUGE = 0,    /**< --no-huge -m DPM_TEST_MEMORY_MB */
+	DPM_TEST_EAL_HUGE = 1,      /**< hugepages mapped on demand, --socket-limit */
+	DPM_TEST_EAL_SOCKETMEM = 2, /**< hugepages pinned at start-up (--socket-mem) */
+	DPM_TEST_EAL_LEGACY = 3,    /**< --legacy-mem: all memory mapped at start-up */
 };
 
-/** The mode chosen by DPM_TEST_EAL (nohuge when unset). */
+/** The mode chosen by DPM_TEST_EAL: huge, socketmem, legacy or nohuge (the
+ * default). */
 enum dpm_test_eal_mode dpm_test_eal_mode(void);
+
+/** Whether the mode runs on hugepages (every mode but nohuge). */
+bool dpm_test_eal_hugepages(void);
 
 /**
  * Tell whether hugepage-mode tests can run here: DPM_TEST_MODES (when set,

@@ -26,8 +26,7 @@ main(int argc, char *argv[])
 	struct criterion_test_set *tests = criterion_initialize();
 	int result = 0;
 
-	if (dpm_test_eal_mode() == DPM_TEST_EAL_HUGE &&
-			!dpm_test_hugepages_available()) {
+	if (dpm_test_eal_hugepages() && !dpm_test_hugepages_available()) {
 		fprintf(stderr, "dpm_test: skipped all %zu tests: "
 			"no hugepages here (see devtools/setup.sh)\n",
 			tests->tests);

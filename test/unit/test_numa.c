@@ -1623,7 +1623,7 @@ Test(numa, real_memory_is_on_the_numa_node_of_its_socket)
 
 	cr_assert_not_null(q);
 	node = dpm_numa_node_of((char *)q + 4 * MIB);
-	if (dpm_test_eal_mode() == DPM_TEST_EAL_HUGE) {
+	if (dpm_test_eal_hugepages()) {
 		cr_assert_eq(node, 0, "hugepage not on node 0: %d (%s)", node, rte_strerror(rte_errno));
 	} else if (node < 0) {
 		cr_assert_eq(rte_errno, ENOENT, "untouched page: %s", rte_strerror(rte_errno));
