@@ -398,3 +398,24 @@ Test(tcache, bulk_allocation_moves_a_whole_batch_under_one_lock)
 	cr_assert_eq(tb->ncached, 64, "freed into the cache");
 	dpm_fini();
 }
+
+Test(tcache, a_double_free_into_a_tcache_is_refused_in_debug_builds)
+{
+	if (!dpm_debug_checks)
+		cr_skip_test("release build: a tcache does not scan for double frees (-Ddebug_checks=true does)");
+	init_default();
+	void *p = dpm_malloc(64);
+	struct tcache_bin *tb = &self_tcache()->bins[sc_size2class(64)];
+
+	dpm_free(p);
+	unsigned int cached = tb->ncached;
+
+	dpm_free(p);                      /* refused, logged */
+	cr_assert_eq(tb->ncached, cached, "the second free was cached");
+	void *a = dpm_malloc(64), *b = dpm_malloc(64);
+
+	cr_assert_neq(a, b, "one region handed out twice");
+	dpm_free(a);
+	dpm_free(b);
+	dpm_fini();
+}
