@@ -420,14 +420,31 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 	return true;
 }
 
-void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n)
+/* Whether ptr sits in the bin's transfer cache. Called with the bin lock. */
+static bool arena_bin_parked_locked(const struct bin *bin, const void *ptr)
+{
+	for (unsigned int i = 0; i < bin->nxfer; i++)
+		if (bin->xfer[i] == ptr)
+			return true;
+	return false;
+}
+
+void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n,
+		     bool check_parked)
 {
 	const struct bin_info *bi = &sc_bin_info[binind];
 	struct bin *bin = &a->bins[binind];
 
 	dpm_lock(&bin->lock);
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		/* A parked object is marked allocated in its run: only a look
+		 * in the transfer cache tells that it was freed already. */
+		if (check_parked && unlikely(arena_bin_parked_locked(bin, ptrs[i]))) {
+			DPM_LOG(ERR, "double free of %p (class %u bytes)", ptrs[i], bi->reg_size);
+			continue;
+		}
 		arena_bin_dalloc_locked(a, bin, bi, ptrs[i], true);
+	}
 	bin->nflushes++;
 	dpm_unlock(&bin->lock);
 }
@@ -449,7 +466,7 @@ void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *pt
 		return;
 	}
 	dpm_unlock(&bin->lock);
-	arena_bin_flush(a, binind, ptrs, n);
+	arena_bin_flush(a, binind, ptrs, n, false);
 }
 
 void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)

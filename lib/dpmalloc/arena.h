@@ -216,8 +216,11 @@ static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n);
 
 /* Small: give back n regions that all belong to arena a and bin binind,
- * under one bin lock, to their runs. Double frees are refused and logged. */
-void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n);
+ * under one bin lock, to their runs. Double frees are refused and logged:
+ * regions already free in their runs always, and with check_parked (frees
+ * straight from callers) regions parked in the transfer cache too. */
+void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n,
+		     bool check_parked);
 
 /* Small, from a tcache: like arena_bin_flush(), but the batch may park in
  * the bin's transfer cache (no double-free check there: objects from

@@ -672,7 +672,7 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		return;
 	}
 	if (obj->cls < SC_NBINS)
-		arena_bin_flush(desc->arena, obj->cls, &ptr, 1);
+		arena_bin_flush(desc->arena, obj->cls, &ptr, 1, true);
 	else
 		arena_dalloc_large((struct arena_chunk *)desc, obj->pageind);
 }
@@ -799,7 +799,7 @@ static unsigned int dpm_malloc_bulk_small(struct tcache *tc, void **ptrs, unsign
 				batch[i] = chain;
 				chain = *(void **)chain;
 			}
-			arena_bin_flush(tc->arena, cls, batch, i);
+			arena_bin_flush(tc->arena, cls, batch, i, false);
 		}
 		rte_errno = ENOMEM;
 		return 0;
@@ -889,12 +889,12 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 		}
 		batch[k++] = ptrs[i];
 		if (k == RTE_DIM(batch)) {
-			tcache_return_batch_to(batch, k, UINT32_MAX, false);
+			tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED);
 			k = 0;
 		}
 	}
 	if (k > 0)
-		tcache_return_batch_to(batch, k, UINT32_MAX, false);
+		tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED);
 }
 
 /* ------------------------------------------------------------------------

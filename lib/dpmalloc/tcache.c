@@ -152,10 +152,10 @@ static unsigned int tcache_class_of(const void *ptr)
  */
 void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls)
 {
-	tcache_return_batch_to(ptrs, n, cls, true);
+	tcache_return_batch_to(ptrs, n, cls, RETURN_PARK);
 }
 
-void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, bool park)
+void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
 	void *group[256];
 
@@ -173,10 +173,10 @@ void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, bool 
 			else
 				ptrs[rest++] = p;
 		}
-		if (c < SC_NBINS && park) {
+		if (c < SC_NBINS && how == RETURN_PARK) {
 			arena_bin_flush_batch(a, c, group, k);
 		} else if (c < SC_NBINS) {
-			arena_bin_flush(a, c, group, k);
+			arena_bin_flush(a, c, group, k, how == RETURN_RUNS_CHECKED);
 		} else {
 			for (i = 0; i < k; i++) {
 				struct arena_chunk *chunk = arena_chunk_of(group[i]);
@@ -194,7 +194,7 @@ static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, 
 {
 	if (n == 0)
 		return;
-	tcache_return_batch_to(tb->avail, n, cls, park);
+	tcache_return_batch_to(tb->avail, n, cls, park ? RETURN_PARK : RETURN_RUNS);
 	memmove(tb->avail, tb->avail + n, (tb->ncached - n) * sizeof(void *));
 	tb->ncached -= n;
 	if (tb->low_water > tb->ncached)
@@ -222,7 +222,7 @@ static void tcache_remote_flush_to(struct tcache *tc, bool park)
 			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], k, __ATOMIC_RELAXED);
 	}
 	tc->nremote = 0;
-	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park);
+	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park ? RETURN_PARK : RETURN_RUNS);
 }
 
 static void tcache_remote_flush(struct tcache *tc)

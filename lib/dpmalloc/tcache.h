@@ -175,7 +175,12 @@ void tcache_fini(void);
  * flushes and by dpm_free_bulk on non-lcore threads. Objects of one class
  * when cls < SC_NSIZES_MAX, mixed when cls == UINT_MAX. Small batches may
  * park in the bins' transfer caches (park), or go straight to their runs. */
-void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, bool park);
+enum tcache_return {
+	RETURN_PARK,           /* small batches may park in transfer caches */
+	RETURN_RUNS,           /* straight to the runs */
+	RETURN_RUNS_CHECKED,   /* straight to the runs, refusing parked objects */
+};
+void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how);
 void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls);
 
 #endif /* DPM_TCACHE_H */

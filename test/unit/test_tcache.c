@@ -419,3 +419,57 @@ Test(tcache, a_double_free_into_a_tcache_is_refused_in_debug_builds)
 	dpm_free(b);
 	dpm_fini();
 }
+
+/* A double free of an object parked in a transfer cache (freed once, by a
+ * tcache flush, but still marked allocated in its run) is refused on the
+ * checked path that plain threads take. */
+#define PARK_N 200
+static void *park_objs[PARK_N];
+
+static int alloc_park_objs(void *arg)
+{
+	for (int i = 0; i < PARK_N; i++)
+		park_objs[i] = dpm_malloc(64);
+	return 0;
+}
+
+static int free_from_pthread(void *arg)
+{
+	dpm_free(arg);
+	return 0;
+}
+
+Test(tcache, a_double_free_of_a_parked_object_is_refused)
+{
+	struct dpm_config cfg;
+
+	dpm_config_defaults(&cfg);
+	cfg.arenas_per_socket = 2;
+	init_with(&cfg);
+	dpm_free(dpm_malloc(1));                 /* lcore 0 binds to arena 0 */
+	rte_eal_remote_launch(alloc_park_objs, NULL, 1);   /* arena 1 */
+	rte_eal_wait_lcore(1);
+	struct bin *bin = bin_of(park_objs[0]);
+
+	/* lcore 0 frees them: its full stack flushes the oldest half, which
+	 * belongs to arena 1 and parks there. */
+	for (int i = 0; i < PARK_N; i++)
+		dpm_free(park_objs[i]);
+	cr_assert_gt(bin->nxfer, 0, "nothing parked");
+	void *victim = bin->xfer[0];
+	uint64_t nfree = bin->nfree;
+	uint32_t nxfer = bin->nxfer;
+
+	cr_assert_eq(dpm_test_run_on_pthread(free_from_pthread, victim), 0);
+	cr_assert_eq(bin->nfree, nfree, "the double free was counted");
+	cr_assert_eq(bin->nxfer, nxfer);
+	struct arena_chunk *chunk = arena_chunk_of(victim);
+	size_t pageind = arena_pageind(chunk, victim);
+	uint32_t bits = chunk->map[pageind];
+	struct run *run = arena_run_of(chunk, pageind - PM_RUN_OFFSET(bits));
+	uint32_t idx = div_compute(&sc_bin_info[PM_BININD(bits)].div,
+				   (uint32_t)((uintptr_t)victim - arena_page_addr(chunk, pageind - PM_RUN_OFFSET(bits))));
+
+	cr_assert_not(bitmap_get(run->bitmap, idx), "the parked object was freed into its run");
+	dpm_fini();
+}
