@@ -50,9 +50,19 @@ size_t tcache_large_max;
 static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
-/* Capacity per class: twice a run's regions, within [20, 200], as jemalloc
- * sizes it -- enough that a fill is a useful batch, small enough that a
- * cache of idle objects does not pin many runs. Large classes: 20. */
+/* Capacity of a small class: twice a run's regions (as jemalloc sizes it)
+ * or 64 KiB worth of objects, whichever is more (runs of 160-256 B classes
+ * hold only 16-25 regions, which made flushes of 8-16 objects: a lock per
+ * handful in a pipeline), within [20, 200] so that idle objects pin little.
+ * Large classes: 20. */
+static uint16_t tcache_small_capacity(unsigned int cls)
+{
+	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
+	unsigned int by_bytes = (64u << 10) / sc_bin_info[cls].reg_size;
+
+	return (uint16_t)RTE_MAX(20u, RTE_MIN(200u, RTE_MAX(by_run, by_bytes)));
+}
+
 void tcache_boot(const struct dpm_config *cfg)
 {
 	unsigned int cls;
@@ -68,7 +78,7 @@ void tcache_boot(const struct dpm_config *cfg)
 		if (cls >= SC_NBINS && size > cfg->tcache_max_size)
 			break;
 		if (cls < SC_NBINS)
-			tcache_capacity[cls] = (uint16_t)RTE_MAX(20, RTE_MIN(200, 2 * sc_bin_info[cls].nregs));
+			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
 			tcache_capacity[cls] = 20;
 		tcache_slots_total += tcache_capacity[cls];

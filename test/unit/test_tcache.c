@@ -44,7 +44,7 @@ static struct bin *bin_of(void *p)
 	return &chunk->desc.arena->bins[PM_BININD(bits)];
 }
 
-Test(tcache, capacity_follows_run_geometry_and_large_classes_stop_at_32k)
+Test(tcache, capacity_follows_run_geometry_or_a_byte_budget_and_large_classes_stop_at_32k)
 {
 	init_default();
 	free(NULL);
@@ -53,10 +53,15 @@ Test(tcache, capacity_follows_run_geometry_and_large_classes_stop_at_32k)
 
 	cr_assert_not_null(tc);
 	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
-		unsigned int want = RTE_MAX(20, RTE_MIN(200, 2 * sc_bin_info[cls].nregs));
+		/* twice a run's regions or 64 KiB of objects, within [20, 200] */
+		unsigned int by_run = 2 * sc_bin_info[cls].nregs;
+		unsigned int by_bytes = 65536 / sc_bin_info[cls].reg_size;
+		unsigned int want = RTE_MAX(20u, RTE_MIN(200u, RTE_MAX(by_run, by_bytes)));
 
 		cr_assert_eq(tc->bins[cls].ncached_max, want, "class %u", cls);
 	}
+	/* a 256 B run holds 16 regions, yet a stack holds a 64-object burst */
+	cr_assert_geq(tc->bins[sc_size2class(256)].ncached_max, 128);
 	cr_assert_eq(sc_class2size(tc->nbins - 1), 32768);
 	cr_assert_eq(tc->bins[tc->nbins - 1].ncached_max, 20);
 	dpm_fini();
@@ -423,7 +428,7 @@ Test(tcache, a_double_free_into_a_tcache_is_refused_in_debug_builds)
 /* A double free of an object parked in a transfer cache (freed once, by a
  * tcache flush, but still marked allocated in its run) is refused on the
  * checked path that plain threads take. */
-#define PARK_N 200
+#define PARK_N 600     /* more than twice any small class's stack */
 static void *park_objs[PARK_N];
 
 static int alloc_park_objs(void *arg)
