@@ -123,7 +123,8 @@ Test(trim, trim_keeps_the_spans_of_live_objects)
 	dpm_free(q);
 }
 
-Test(trim, trim_socket_returns_the_free_spans_of_that_socket)
+/* A burst of 16 MiB objects, all freed: spans that are free, not returned. */
+static void burst_of_free_spans(void)
 {
 	void *p[12];
 	unsigned int i;
@@ -134,6 +135,11 @@ Test(trim, trim_socket_returns_the_free_spans_of_that_socket)
 	}
 	for (i = 0; i < RTE_DIM(p); i++)
 		dpm_free(p[i]);
+}
+
+Test(trim, trim_socket_returns_the_free_spans_of_that_socket)
+{
+	burst_of_free_spans();
 	cr_assert_gt(dpm_trim_socket((int)rte_socket_id()), 0);
 }
 
@@ -150,12 +156,7 @@ Test(trim, allocation_after_trim_reserves_memory_again)
 	void *p[12];
 	unsigned int i;
 
-	for (i = 0; i < RTE_DIM(p); i++) {
-		p[i] = dpm_malloc(16 * ITEST_MIB);
-		cr_assert_not_null(p[i]);
-	}
-	for (i = 0; i < RTE_DIM(p); i++)
-		dpm_free(p[i]);
+	burst_of_free_spans();
 	dpm_tcache_flush();
 	dpm_trim();
 	for (i = 0; i < RTE_DIM(p); i++) {
