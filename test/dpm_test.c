@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,7 @@ dpm_test_eal_init_args(const char *const extra[])
 		"-m", RTE_STR(DPM_TEST_MEMORY_MB),
 		"--huge-unlink",
 		"--no-shconf",
+		"--no-telemetry",          /* its socket would keep the directory */
 		legacy_prefix,
 		NULL,
 	};
@@ -203,7 +205,14 @@ dpm_test_eal_init(void)
 void
 dpm_test_eal_fini(void)
 {
+	char runtime_dir[PATH_MAX];
+
+	/* A per-pid file prefix (legacy mode) gets a runtime directory of its
+	 * own, which EAL leaves behind: remove it once EAL is done with it. */
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	if (dpm_test_eal_mode() == DPM_TEST_EAL_LEGACY)
+		rmdir(runtime_dir);
 }
 
 unsigned int
