@@ -59,7 +59,7 @@ static size_t span_words(size_t nchunks)
 	return (nchunks + 63) / 64;
 }
 
-/* First index >= from of nchunks free chunks whose address is aligned to
+/* Lowest index of nchunks free chunks whose address is aligned to
  * align, or -1. */
 static long span_find_free(const struct span *sp, size_t nchunks, size_t align)
 {

@@ -677,34 +677,11 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		arena_dalloc_large((struct arena_chunk *)desc, obj->pageind);
 }
 
-/* A large object of the caller's socket into its tcache, or false. */
-static bool dpm_free_large_cached(void *ptr)
-{
-	struct chunk_desc *desc = rtree_lookup(ptr);
-	struct tcache *tc = tcache_lookup(rte_lcore_id());
-	struct arena_chunk *chunk;
-	uint32_t bits;
-	unsigned int cls;
-
-	if (desc == NULL || desc->arena_socket != tc->socket_id || ((uintptr_t)ptr & DPM_PAGE_MASK) != 0 ||
-	    dpm_debug_checks)
-		return false;
-	chunk = (struct arena_chunk *)desc;
-	bits = chunk->map[arena_pageind(chunk, ptr)];
-	if (PM_STATE(bits) != PM_LARGE)
-		return false;
-	cls = sc_size2class_compute((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
-	if (cls >= tc->nbins || !tcache_dalloc_easy(&tc->bins[cls], ptr))
-		return false;
-	tcache_event(tc);
-	return true;
-}
-
 void dpm_free_hard(void *ptr)
 {
 	struct dpm_obj obj;
 
-	if (ptr == NULL || dpm_free_large_cached(ptr))
+	if (ptr == NULL)
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;

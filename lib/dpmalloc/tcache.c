@@ -160,11 +160,6 @@ static unsigned int tcache_class_of(const void *ptr)
  * group, matching objects move to the group buffer, others are compacted
  * for the next round. Rounds are as many as groups (usually one or two).
  */
-void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls)
-{
-	tcache_return_batch_to(ptrs, n, cls, RETURN_PARK);
-}
-
 void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
 	void *group[256];
@@ -223,14 +218,13 @@ static void tcache_remote_flush_to(struct tcache *tc, bool park)
 	if (n == 0)
 		return;
 	/* Count per destination socket: one atomic per socket per batch. */
-	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		uint64_t k = 0;
+	uint32_t per_socket[RTE_MAX_NUMA_NODES] = {0};
 
-		for (unsigned int i = 0; i < n; i++)
-			k += arena_chunk_of(tc->remote[i])->desc.socket_id == s;
-		if (k != 0)
-			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], k, __ATOMIC_RELAXED);
-	}
+	for (unsigned int i = 0; i < n; i++)
+		per_socket[arena_chunk_of(tc->remote[i])->desc.socket_id]++;
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (per_socket[s] != 0)
+			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], per_socket[s], __ATOMIC_RELAXED);
 	tc->nremote = 0;
 	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park ? RETURN_PARK : RETURN_RUNS);
 }

@@ -181,6 +181,5 @@ enum tcache_return {
 	RETURN_RUNS_CHECKED,   /* straight to the runs, refusing parked objects */
 };
 void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how);
-void tcache_return_batch(void **ptrs, unsigned int n, unsigned int cls);
 
 #endif /* DPM_TCACHE_H */
