@@ -96,6 +96,40 @@ if [ "${DPM_TEST_DEBUG:-1}" != 0 ] && [ $# -eq 0 ]; then
 	fi
 fi
 
+# Extra CI stages: every devtools/ci.d/*.sh runs in name order from the
+# repository root (BUILD_DIR and DPM_TEST_MODES exported) and ends its
+# output with one line "N passed, N failed[, N skipped]", which is added
+# to the totals; a stage that prints no such line counts as one failure.
+# DPM_CI_STAGES="a b" runs only the stages whose names (without .sh) are
+# listed; DPM_CI_STAGES=none runs none. Left out with extra arguments.
+stage_passed=0 stage_failed=0 stage_skipped=0 stage_notes=
+if [ $# -eq 0 ] && [ "${DPM_CI_STAGES:-all}" != none ]; then
+	for stage in devtools/ci.d/*.sh; do
+		[ -e "$stage" ] || continue
+		stage_name=$(basename "$stage" .sh)
+		case " ${DPM_CI_STAGES:-$stage_name} " in
+		*" $stage_name "*) ;;
+		*) continue ;;
+		esac
+		echo "=== stage $stage_name"
+		stage_start=$SECONDS
+		stage_out=$(bash "$stage" 2>&1 </dev/null | tee /dev/stderr | tail -n 1)
+		line=$(printf '%s\n' "$stage_out" |
+			sed -nE 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\2 \3 \5/p')
+		if [ -z "$line" ]; then
+			stage_failed=$((stage_failed + 1))
+			stage_notes="$stage_notes  stage $stage_name: no result line\n"
+			continue
+		fi
+		read -r sp sf ss <<<"$line"
+		stage_passed=$((stage_passed + sp))
+		stage_failed=$((stage_failed + sf))
+		stage_skipped=$((stage_skipped + ${ss:-0}))
+		[ "$sf" -eq 0 ] || stage_notes="$stage_notes  stage $stage_name: $sf failed\n"
+		echo "=== stage $stage_name: $sp passed, $sf failed ($((SECONDS - stage_start)) s)"
+	done
+fi
+
 # Count. Prints "passed failed skipped" on its last line, details before.
 counts=$(python3 - "$log_json" $debug_log <<'EOF'
 import json
@@ -158,6 +192,10 @@ if [ $parse_status -ne 0 ] || [ -z "$counts" ]; then
 fi
 details=$(printf '%s\n' "$counts" | sed '$d')
 read -r passed failed skipped <<<"$(printf '%s\n' "$counts" | tail -n 1)"
+passed=$((passed + stage_passed))
+failed=$((failed + stage_failed))
+skipped=$((skipped + stage_skipped))
+[ -z "$stage_notes" ] || details=$(printf '%s\n%b' "$details" "$stage_notes" | sed '/^$/d')
 
 if [ -n "$details" ]; then
 	echo "=== failures"
