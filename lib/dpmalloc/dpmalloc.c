@@ -585,8 +585,9 @@ struct dpm_obj {
 };
 
 /* Validate ptr as the start of one of our objects. 0, or -EINVAL with the
- * reason logged (not ours, interior pointer, free pages). */
-static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
+ * reason logged (not ours, interior pointer, free pages). freeing: a free
+ * of free pages is counted as a double free. */
+static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj, bool freeing)
 {
 	struct chunk_desc *desc = rtree_lookup(ptr);
 	struct arena_chunk *chunk;
@@ -627,7 +628,9 @@ static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
 		obj->cls = sc_size2class(obj->usable);
 		return 0;
 	default:
-		DPM_LOG(ERR, "%p is not a live object (double free or interior pointer)", ptr);
+		/* Free pages (counted), a header page, or inside a large run. */
+		if (!freeing || !arena_dead_pointer(chunk, ptr))
+			DPM_LOG(ERR, "%p is not a live object (double free or interior pointer)", ptr);
 		return -EINVAL;
 	}
 }
@@ -671,10 +674,11 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		tcache_event(tc);
 		return;
 	}
-	if (obj->cls < SC_NBINS)
-		arena_bin_flush(desc->arena, obj->cls, &ptr, 1, true);
-	else
-		arena_dalloc_large((struct arena_chunk *)desc, obj->pageind);
+	/* Refused: a double free that raced another free of the object (or,
+	 * for a region, found it free in its run or parked). */
+	if (obj->cls < SC_NBINS ? arena_bin_flush(desc->arena, obj->cls, &ptr, 1, true) == 0
+				: !arena_dalloc_large(desc->arena, (struct arena_chunk *)desc, ptr))
+		rte_errno = EINVAL;
 }
 
 void dpm_free_hard(void *ptr)
@@ -685,7 +689,7 @@ void dpm_free_hard(void *ptr)
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;
-	if (dpm_obj_lookup(ptr, &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj, true) != 0) {
 		rte_errno = EINVAL;
 		return;
 	}
@@ -708,7 +712,7 @@ void *dpm_realloc(void *ptr, size_t size)
 		rte_errno = 0;
 		return NULL;
 	}
-	if (dpm_obj_lookup(ptr, &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj, false) != 0) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -856,7 +860,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 
 		if (ptrs[i] == NULL)
 			continue;
-		if (dpm_obj_lookup(ptrs[i], &obj) != 0) {
+		if (dpm_obj_lookup(ptrs[i], &obj, true) != 0) {
 			rte_errno = EINVAL;
 			continue;
 		}
@@ -884,7 +888,7 @@ size_t dpm_usable_size(const void *ptr)
 
 	if (!dpm_query_ready() || ptr == NULL)
 		return 0;
-	if (dpm_obj_lookup(ptr, &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj, false) != 0) {
 		rte_errno = EINVAL;
 		return 0;
 	}

@@ -231,9 +231,21 @@ void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id);
  *
  * The object returns to the socket it came from, whichever lcore frees it.
  * A pointer dpmalloc does not own, or an interior pointer, is refused: an
- * error is logged and nothing changes. A double free is detected on the
- * arena path; objects parked in a tcache are checked only in builds with
- * debug checks.
+ * error is logged, rte_errno is set to EINVAL and nothing changes.
+ *
+ * A double free never corrupts the allocator, in any build type: wherever
+ * a freed object reaches metadata (the locked path of a thread that is
+ * not an lcore, a tcache flush, a transfer-cache drain, a large run), an
+ * object that is not live is refused, logged and counted in
+ * dpm_socket_stats.double_frees (with rte_errno = EINVAL when the caller
+ * is the one refused). On an lcore the cached push does not search the
+ * tcache: dpm_free(p); dpm_free(p) caches p twice, so until that tcache is
+ * flushed the next two allocations of the class may both return p (as
+ * with jemalloc and tcmalloc); the copy left over is refused and counted
+ * when it goes back. Builds with -Ddebug_checks=true search the tcache and
+ * refuse the second free at once. A huge object leaves dpmalloc's radix
+ * tree when it is freed: a second free is refused as a pointer dpmalloc
+ * does not own (logged, EINVAL, not counted).
  */
 void dpm_free(void *ptr);
 
@@ -341,6 +353,7 @@ struct dpm_socket_stats {
 	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets (plain pthreads have no socket and are not counted) */
 	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
 	uint64_t enomem;          /**< allocations this socket could not serve (under DPM_EXHAUST_FALLBACK another socket may then have served them) */
+	uint64_t double_frees;    /**< frees of this socket's memory refused because the object was not live: double frees (see dpm_free()) */
 };
 
 /**
