@@ -22,6 +22,8 @@
  * holds:
  *   dpmalloc    bytes_reserved, all sockets: its memzones, metadata
  *               included, absolute (flushed and trimmed before the run);
+ *               or the DPDK heap's growth during the run when that is
+ *               larger (each memzone's header takes a hugepage more);
  *   glibc       mallinfo2() arena + hblkhd, growth since the run began;
  *   jemalloc    "stats.mapped" after "epoch", growth since the run began
  *               (jemalloc's mapped excludes dirty pages not yet purged:
@@ -288,10 +290,15 @@ fp_lcore_main(void *arg)
 
 /* ---- what each allocator holds ---- */
 
+static void fp_rte_read(uint64_t *total, uint64_t *alloc);
+static uint64_t fp_rte_total0, fp_rte_alloc0;
+
+/* dpmalloc: its bytes_reserved, or the DPDK heap's growth when larger:
+ * each memzone also takes the hugepage before it for its header. */
 static uint64_t
 fp_reserved_dpm(void)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, total, alloc;
 
 	for (unsigned int i = 0; i < rte_socket_count(); i++) {
 		struct dpm_socket_stats st;
@@ -299,11 +306,13 @@ fp_reserved_dpm(void)
 		if (dpm_stats_socket(rte_socket_id_by_idx(i), &st) == 0)
 			sum += st.bytes_reserved;
 	}
-	return sum;
+	fp_rte_read(&total, &alloc);
+	total = total > fp_rte_total0 ? total - fp_rte_total0 : 0;
+	return RTE_MAX(sum, total);
 }
 
 /* dpmalloc's breakdown: chunks in use, bytes allocated (class sizes). */
-static double fp_dpm_chunks_sum, fp_dpm_alloc_sum;
+static double fp_dpm_chunks_sum, fp_dpm_alloc_sum, fp_dpm_chunks_peak;
 
 static void
 fp_detail_dpm(void)
@@ -313,6 +322,7 @@ fp_detail_dpm(void)
 
 		if (dpm_stats_socket(rte_socket_id_by_idx(i), &st) == 0) {
 			fp_dpm_chunks_sum += (double)st.chunks_used * (2 << 20);
+			fp_dpm_chunks_peak = RTE_MAX(fp_dpm_chunks_peak, (double)st.chunks_used * (2 << 20));
 			fp_dpm_alloc_sum += (double)st.bytes_allocated;
 		}
 	}
@@ -371,7 +381,6 @@ fp_reserved_jemalloc_resident(void)
 /* rte_malloc: the larger of the heap's growth and the growth of what it
  * has allocated (a heap that cannot grow, or had room, shows only the
  * second), from the heap's counters when the run began. */
-static uint64_t fp_rte_total0, fp_rte_alloc0;
 
 static void
 fp_rte_read(uint64_t *total, uint64_t *alloc)
@@ -445,10 +454,10 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	fp_is_dpm = strcmp(a->name, "dpmalloc") == 0;
 	fp_reserved = reserved;
 	fp_reserved2 = reserved == fp_reserved_jemalloc ? fp_reserved_jemalloc_resident : NULL;
-	if (reserved == fp_reserved_rte)
-		fp_rte_read(&fp_rte_total0, &fp_rte_alloc0);
 	if (fp_is_dpm)
 		fp_dpm_release_all();
+	if (reserved == fp_reserved_rte || fp_is_dpm)
+		fp_rte_read(&fp_rte_total0, &fp_rte_alloc0);
 	else if (reserved != fp_reserved_rte)
 		base = reserved();
 	if (fp_reserved2 != NULL)
@@ -456,7 +465,7 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	fp_stop = 0;
 	fp_filled = fp_quiet = fp_done = 0;
 	fp_nsamples = 0;
-	fp_dpm_chunks_sum = fp_dpm_alloc_sum = 0;
+	fp_dpm_chunks_sum = fp_dpm_alloc_sum = fp_dpm_chunks_peak = 0;
 	for (i = 0; i < fp_nlcores; i++) {
 		struct fp_lcore *lc = &fp_lc[fp_lcores[i]];
 
@@ -496,8 +505,9 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 		peak_res = RTE_MAX(peak_res, (uint64_t)RTE_MAX(res, 0.0));
 	}
 	if (fp_is_dpm && fp_nsamples > 0) {
-		printf("footprint dpmalloc    means: chunks in use %.0f MiB, allocated (class sizes, "
-		       "caches included) %.0f MiB\n", fp_dpm_chunks_sum / fp_nsamples / 1048576,
+		printf("footprint dpmalloc    chunks in use mean %.0f peak %.0f MiB, allocated (class sizes, "
+		       "caches included) mean %.0f MiB\n", fp_dpm_chunks_sum / fp_nsamples / 1048576,
+		       fp_dpm_chunks_peak / 1048576,
 		       fp_dpm_alloc_sum / fp_nsamples / 1048576);
 	}
 	if (fp_is_dpm) {
