@@ -60,12 +60,13 @@ build_perf() {
 # Reserve and mount 2 MiB hugepages if possible; 0 when usable.
 setup_hugepages() {
 	local free
-	if ! grep -qs "hugetlbfs" /proc/mounts; then
+	# Raise the reservation if it is short; never lower someone else's.
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt 1024 ]; then
 		echo 1024 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+	fi
+	if ! grep -qs "hugetlbfs" /proc/mounts; then
 		mkdir -p "$HUGE_DIR" 2>/dev/null &&
 			mount -t hugetlbfs nodev "$HUGE_DIR" 2>/dev/null || true
-	elif [ "$(cat /proc/sys/vm/nr_hugepages)" -lt 1024 ]; then
-		echo 1024 > /proc/sys/vm/nr_hugepages 2>/dev/null || true
 	fi
 	free=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
 	grep -qs "hugetlbfs" /proc/mounts && [ "${free:-0}" -ge 512 ]
