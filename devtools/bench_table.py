@@ -121,8 +121,11 @@ def goals(b):
                          ("pipeline_bulk", "dpmalloc", "bulk")):
         p = (b.params(w) or ["64"])[0]
         d = b.get(w, p, dpm, "ops/s")
+        cyc = ratio(b.get(w, p, dpm, "cycles/obj"),
+                    b.get(w, p, "mempool_fixed", "cycles/obj"))
         add("pipeline %s, records read: ≥ 1.1× mempool_fixed objects/s" % what,
-            ratio(d, b.get(w, p, "mempool_fixed", "ops/s")), ge(1.1))
+            ratio(d, b.get(w, p, "mempool_fixed", "ops/s")), ge(1.1),
+            "(consumer cycles/obj %.2f×)" % cyc if cyc else "")
         if w == "pipeline":
             add("pipeline per object: ≥ 4× jemalloc objects/s",
                 ratio(d, b.get(w, p, "jemalloc", "ops/s")), ge(4.0))

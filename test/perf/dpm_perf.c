@@ -82,7 +82,8 @@ usage(const char *prog)
 		"  --burst-range A-B    objects per burst (default 400-1600)\n"
 		"  --pipe-size N        pipeline record size (default 64)\n"
 		"  --fs-iters N         false sharing: rounds per lcore (default 2000000)\n"
-		"  --lcores LIST        lcore counts for scaling (default 1,2,4,8)\n"
+		"  --lcores LIST        lcore counts for scaling (default: powers of two\n"
+		"                       up to the EAL lcore count, and that count)\n"
 		"  --live N             churn live set per lcore (default 10000)\n"
 		"  --remote-every N     scaling: every N-th free on another lcore (default 8)\n"
 		"  --seed N             random seed (default 0x5eed)\n"
@@ -191,9 +192,7 @@ perf_defaults(bool smoke)
 	o->batch_sizes[0] = 64;
 	o->batch_sizes[1] = 256;
 	o->nb_batch_sizes = 2;
-	for (i = 0; i < 4; i++)
-		o->lcore_counts[i] = 1u << i;
-	o->nb_lcore_counts = 4;
+	o->nb_lcore_counts = 0;  /* perf_default_lcore_counts() after EAL */
 	o->live = smoke ? 1000 : 10000;
 	o->churn_min = 16;
 	o->churn_max = 1024;
@@ -303,11 +302,27 @@ perf_parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* Without --lcores: 1, 2, 4, ... up to the lcores EAL has, and that count. */
+static void
+perf_default_lcore_counts(void)
+{
+	struct perf_options *o = &perf_opt;
+	unsigned int k, max = rte_lcore_count();
+
+	if (o->nb_lcore_counts != 0)
+		return;
+	for (k = 1; k <= max && o->nb_lcore_counts < PERF_MAX_LCORE_COUNTS; k *= 2)
+		o->lcore_counts[o->nb_lcore_counts++] = k;
+	if (o->lcore_counts[o->nb_lcore_counts - 1] != max &&
+			o->nb_lcore_counts < PERF_MAX_LCORE_COUNTS)
+		o->lcore_counts[o->nb_lcore_counts++] = max;
+}
+
 /* The lcores, the CPUs each may run on, and the clock. */
 static void
 perf_print_setup(void)
 {
-	unsigned int lcore, cpu;
+	unsigned int lcore, cpu, i;
 
 	printf("dpm_perf: dpmalloc header version %d, TSC %.3f GHz, %u lcores%s\n",
 			DPM_VERSION, rte_get_tsc_hz() / 1e9, rte_lcore_count(),
@@ -329,6 +344,14 @@ perf_print_setup(void)
 			(unsigned long long)perf_opt.rep_budget_ms,
 			(unsigned long long)perf_opt.duration_ms, perf_opt.live,
 			(unsigned long long)perf_opt.seed);
+	printf("  pipeline records %zu B, bursts %u-%u x %zu B, false sharing "
+			"%llu rounds, remote free 1 in %u, lcore counts",
+			perf_opt.pipe_size, perf_opt.burst_min, perf_opt.burst_max,
+			perf_opt.burst_size, (unsigned long long)perf_opt.fs_iters,
+			perf_opt.remote_every);
+	for (i = 0; i < perf_opt.nb_lcore_counts; i++)
+		printf("%s%u", i ? "," : " ", perf_opt.lcore_counts[i]);
+	printf("\n");
 }
 
 static void
@@ -399,6 +422,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	perf_default_lcore_counts();
 	perf_print_setup();
 	n = perf_allocators_init(tab);
 	perf_init_dpm(&tab[PERF_DPM_INDEX]);
