@@ -159,7 +159,8 @@ extern DPM_HIDDEN size_t arena_usable_pages;  /* DPM_CHUNK_NPAGES - arena_map_bi
 /* Compute header geometry and size classes. */
 void arena_boot(void);
 
-/* A new arena of socket_id, metadata from that socket's base. */
+/* A new arena of socket_id, metadata from that socket's base. The first
+ * (index 0) also serves every large run of its socket. */
 struct arena *arena_new(int socket_id, unsigned int index);
 
 /* Return every transfer-cache object to its run (flush, trim). */
