@@ -207,8 +207,9 @@ static bool arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
 		arena_chunk_release(a, chunk);
 		return false;
 	}
-	a->spare = chunk;
-	a->spare_since = 0;        /* stamped by the first decay check */
+	/* Atomic stores: arena_decay_spare() peeks at both unlocked. */
+	__atomic_store_n(&a->spare, chunk, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->spare_since, 0, __ATOMIC_RELAXED);  /* stamped by the first decay check */
 	return true;
 }
 
@@ -240,7 +241,7 @@ static struct arena_chunk *arena_run_alloc_locked(struct arena *a, size_t npages
 	chunk = arena_chunk_of(run);
 	p = arena_run_pageind(run);
 	if (chunk == a->spare)
-		a->spare = NULL;       /* no longer empty */
+		__atomic_store_n(&a->spare, NULL, __ATOMIC_RELAXED);  /* no longer empty */
 	if (have > npages) {
 		map_set_free(chunk, p + npages, have - npages);
 		avail_insert(a, arena_run_of(chunk, p + npages), have - npages);
@@ -322,6 +323,14 @@ static struct run *arena_bin_refill_runcur(struct arena *a, struct bin *bin, uns
 	return run;
 }
 
+/* nxfer is written under the bin lock but peeked without it (a GC step or
+ * a drain skips an empty transfer cache): every write is atomic, so the
+ * peeks race nothing; reads under the lock may stay plain. */
+static inline void bin_nxfer_set(struct bin *bin, uint32_t n)
+{
+	__atomic_store_n(&bin->nxfer, n, __ATOMIC_RELAXED);
+}
+
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n)
 {
 	const struct bin_info *bi = &sc_bin_info[binind];
@@ -331,12 +340,13 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	dpm_lock(&bin->lock);
 	/* Flushed batches first: a copy, no run metadata. */
 	if (bin->nxfer > 0) {
-		unsigned int take = RTE_MIN(n, bin->nxfer);
+		unsigned int take = RTE_MIN(n, bin->nxfer), nx = bin->nxfer;
 
 		for (; got < take; got++)
-			out[n - 1 - got] = bin->xfer[--bin->nxfer];
-		if (bin->nxfer < bin->xfer_low)
-			bin->xfer_low = bin->nxfer;
+			out[n - 1 - got] = bin->xfer[--nx];
+		bin_nxfer_set(bin, nx);
+		if (nx < bin->xfer_low)
+			bin->xfer_low = nx;
 	}
 	while (got < n) {
 		struct run *run = bin->runcur;
@@ -519,7 +529,7 @@ void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *pt
 		bin->xfer = base_alloc(a->socket_id, BIN_XFER_MAX * sizeof(void *));
 	if (bin->xfer != NULL && bin->nxfer + n <= BIN_XFER_MAX) {
 		memcpy(bin->xfer + bin->nxfer, ptrs, n * sizeof(void *));
-		bin->nxfer += n;
+		bin_nxfer_set(bin, bin->nxfer + n);
 		bin->nfree += n;
 		bin->curregs -= n;
 		bin->nflushes++;
@@ -546,7 +556,7 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)
 		arena_bin_dalloc_locked(a, bin, binind, bi, bin->xfer[i], false);
 	if (n > 0)
 		memmove(bin->xfer, bin->xfer + n, (bin->nxfer - n) * sizeof(void *));
-	bin->nxfer -= n;
+	bin_nxfer_set(bin, bin->nxfer - n);
 	bin->xfer_low = bin->nxfer;
 	dpm_unlock(&bin->lock);
 }
@@ -847,7 +857,7 @@ void arena_release_spare(struct arena *a)
 
 	dpm_lock(&a->lock);
 	spare = a->spare;
-	a->spare = NULL;
+	__atomic_store_n(&a->spare, NULL, __ATOMIC_RELAXED);
 	if (spare != NULL) {
 		avail_remove(a, arena_run_of(spare, arena_map_bias), arena_usable_pages);
 		arena_chunk_release(a, spare);

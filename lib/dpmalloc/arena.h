@@ -122,7 +122,7 @@ struct bin {
 	struct run *runcur;
 	struct run *nonfull;       /* pairing heap root */
 	void **xfer;               /* transfer cache, allocated on first use */
-	uint32_t nxfer;
+	uint32_t nxfer;            /* written atomically (peeked unlocked) */
 	uint32_t xfer_low;         /* least nxfer since the last GC visit */
 	uint64_t nmalloc, nfree;   /* objects handed out / given back */
 	uint64_t curregs, curruns;

@@ -217,7 +217,7 @@ void *dpm_malloc_hard(size_t size)
 	/* Large classes the tcache holds (above the inline path's small
 	 * sizes): a hit needs none of what follows. tcache_none's stacks are
 	 * empty, so threads without a tcache fall through. */
-	if (size > SC_SMALL_MAX && size <= tcache_large_max) {
+	if (size > SC_SMALL_MAX && size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED)) {
 		struct tcache *tc = tcache_lookup(rte_lcore_id());
 		void *p = tcache_alloc_easy(&tc->bins[sc_size2class_compute(size)]);
 
@@ -369,7 +369,7 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 	struct tcache *tc = dpm_tcache_self();
 	struct chunk_desc *desc = obj->desc;
 
-	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && dpm_state.ready)
+	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && __atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE))
 		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && desc->socket_id != tc->socket_id && obj->cls >= tc->nbins) {
 		/* Not cached, so not batched through the remote buffer: count
@@ -434,9 +434,12 @@ void *dpm_realloc(void *ptr, size_t size)
 
 	if (ptr == NULL)
 		return dpm_malloc(size);
+	if (!dpm_query_ready())
+		return NULL;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (size == 0) {
-		dpm_free(ptr);
+		/* 0 when freed; a refused free leaves its EINVAL */
 		rte_errno = 0;
+		dpm_free(ptr);
 		return NULL;
 	}
 	if (dpm_obj_lookup(ptr, &obj, false) != 0) {
@@ -484,12 +487,19 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	void *chain = NULL;
 	unsigned int i;
 
+	size_t total;
+
 	if (n == 0 || ptrs == NULL) {
 		rte_errno = EINVAL;
 		return 0;
 	}
 	if (dpm_ensure_init() != 0)
 		return 0;
+	/* n objects no socket could ever hold together: fail before taking any */
+	if (__builtin_mul_overflow((size_t)n, size, &total) || total > DPM_SIZE_MAX) {
+		rte_errno = E2BIG;
+		return 0;
+	}
 	tc = dpm_tcache_self();
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
 		tc = dpm_lcore_tcache(rte_lcore_id());
@@ -525,8 +535,10 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	void *batch[64];
 	unsigned int k = 0, i;
 
-	if (ptrs == NULL)
+	if (ptrs == NULL || n == 0)
 		return;
+	if (!dpm_query_ready())
+		return;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (dpm_tcache_self() != NULL ||
 	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)

@@ -113,7 +113,8 @@ struct dpm_config {
 	/**
 	 * Socket for threads that are not lcores when they pass SOCKET_ID_ANY;
 	 * SOCKET_ID_ANY (the default) means the lowest socket id EAL reports
-	 * (or 0 with simulated sockets).
+	 * (or 0 with simulated sockets). Any other value must be a socket
+	 * dpmalloc knows, or dpm_init() fails with EINVAL.
 	 */
 	int non_lcore_socket;
 };
@@ -122,7 +123,8 @@ struct dpm_config {
  * Fill a configuration with the defaults.
  *
  * @param cfg
- *   The configuration to fill; must not be NULL.
+ *   The configuration to fill. NULL is refused: nothing is written,
+ *   rte_errno is set to EINVAL and an error is logged.
  */
 void dpm_config_defaults(struct dpm_config *cfg);
 
@@ -184,15 +186,18 @@ void *dpm_calloc(size_t n, size_t size);
  * Change the size of an allocation, keeping its contents up to the
  * smaller of the two sizes.
  *
- * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr and
- * returns NULL with rte_errno = 0. The object stays in place when its size
- * class does not change, or when a large object can grow or shrink into
- * neighbouring pages. The new object is on the socket of the old one.
+ * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr as
+ * dpm_free() does and returns NULL, with rte_errno = 0 when ptr was freed
+ * and EINVAL when the free was refused (a pointer dpmalloc does not own, an
+ * interior pointer, a double free). The object stays in place when its
+ * size class does not change, or when a large object can grow or shrink
+ * into neighbouring pages. The new object is on the socket of the old one.
  *
  * @return
  *   The (possibly moved) object, or NULL with rte_errno set, in which case
- *   ptr is untouched: ENOMEM, E2BIG, or EINVAL for a pointer dpmalloc does
- *   not own.
+ *   ptr is untouched: ENOMEM, E2BIG, EINVAL for a pointer that is not a
+ *   live object of dpmalloc's, or E_RTE_NO_CONFIG before rte_eal_init()
+ *   (for any ptr but NULL, and size 0 included).
  */
 void *dpm_realloc(void *ptr, size_t size);
 
@@ -266,13 +271,19 @@ void dpm_free_sized(void *ptr, size_t size);
  * All or nothing: either all n pointers are written to ptrs, or none.
  *
  * @return
- *   n on success; 0 with rte_errno set (as dpm_malloc()) on failure, or
- *   when n is 0.
+ *   n on success; 0 with rte_errno set on failure: as dpm_malloc(); EINVAL
+ *   when n is 0 or ptrs is NULL; E2BIG when n objects of size bytes
+ *   could never be held together (nothing is allocated then).
  */
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size);
 
 /**
- * Free n objects, each as dpm_free(). NULL entries are skipped.
+ * Free n objects, each as dpm_free(). NULL entries are skipped; ptrs NULL
+ * or n 0 is a no-op.
+ *
+ * Each refused pointer is refused as dpm_free() refuses it (logged,
+ * nothing changes) and leaves rte_errno = EINVAL; the others are freed.
+ * Before rte_eal_init() nothing is freed and rte_errno is E_RTE_NO_CONFIG.
  */
 void dpm_free_bulk(void **ptrs, unsigned int n);
 
@@ -418,12 +429,20 @@ int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
 /**
  * Count of cross-socket frees from lcores of socket from to memory of
  * socket to (both DPDK socket ids).
+ *
+ * @return
+ *   The count; 0 with rte_errno = EINVAL for an id outside
+ *   [0, RTE_MAX_NUMA_NODES).
  */
 uint64_t dpm_stats_cross_socket(int from, int to);
 
 /**
  * Count of allocations asked of socket from and served by socket to under
  * DPM_EXHAUST_FALLBACK (both DPDK socket ids).
+ *
+ * @return
+ *   The count; 0 with rte_errno = EINVAL for an id outside
+ *   [0, RTE_MAX_NUMA_NODES).
  */
 uint64_t dpm_stats_fallback(int from, int to);
 

@@ -69,12 +69,16 @@ void tcache_boot(bool enable, size_t max_size)
 {
 	unsigned int cls;
 
+	/* Called by dpm_init() before the library is published ready, or
+	 * after dpm_fini(); tcache_large_max alone is read before that (by
+	 * dpm_malloc_hard()), so it is written once, atomically. */
 	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
-	tcache_large_max = 0;
 	tcache_slots_total = 0;
-	if (!enable)
+	if (!enable) {
+		__atomic_store_n(&tcache_large_max, 0, __ATOMIC_RELAXED);
 		return;
+	}
 	for (cls = 0; cls < sc_nclasses && cls < TCACHE_NBINS_MAX; cls++) {
 		size_t size = sc_class2size(cls);
 
@@ -87,7 +91,7 @@ void tcache_boot(bool enable, size_t max_size)
 		tcache_slots_total += tcache_capacity[cls];
 	}
 	tcache_nbins_cfg = cls;
-	tcache_large_max = cls > 0 ? sc_class2size(cls - 1) : 0;
+	__atomic_store_n(&tcache_large_max, cls > 0 ? sc_class2size(cls - 1) : 0, __ATOMIC_RELAXED);
 }
 
 unsigned int tcache_nbins(void)
