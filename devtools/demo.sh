@@ -73,7 +73,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Read the telemetry once the dpm phase has run for a second: what a
+# Read the telemetry once the dpm phase has run for half a second: what a
 # monitoring client sees of a running program.
 query_telemetry() {
 	local i reply
@@ -83,10 +83,10 @@ query_telemetry() {
 		reply=$(echo /pkt_fwd/stats |
 			python3 /usr/bin/dpdk-telemetry.py -f "$prefix" 2>/dev/null |
 			grep -E '^\{' || true)
-		case "$reply" in
-		*'"alloc": "dpm"'*'"phase_ms": '[1-9][0-9][0-9][0-9]*) ;;
-		*) continue ;;
-		esac
+		# half a second into the dpm phase
+		printf '%s\n' "$reply" |
+			grep -Eq '"alloc": "dpm".*"phase_ms": ([5-9][0-9]{2}|[1-9][0-9]{3,})[,}]' ||
+			continue
 		{
 			echo "$reply"
 			echo /dpmalloc/socket,0 |
