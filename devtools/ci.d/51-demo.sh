@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The dpmalloc authors
 #
-# CI stage: the README's first command, devtools/demo.sh, for 1 s per
+# CI stage: the README's first command, devtools/demo.sh, for 2 s per
 # allocator (examples/pkt_fwd over a net_null port, in $BUILD_DIR, which
 # devtools/test.sh has built). Checks that it exits 0 (every allocator
 # forwarded packets, no record corrupt or lost), that its table has the
@@ -19,13 +19,13 @@ fail() { echo "demo: FAIL $*"; failed=$((failed + 1)); }
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-timeout 120 bash devtools/demo.sh -t 1 </dev/null >"$out" 2>&1
+timeout 120 bash devtools/demo.sh -t 2 </dev/null >"$out" 2>&1
 rc=$?
 cat "$out"
 if [ $rc -eq 0 ]; then
-	pass "devtools/demo.sh -t 1 exited 0"
+	pass "devtools/demo.sh -t 2 exited 0"
 else
-	fail "devtools/demo.sh -t 1 exited $rc"
+	fail "devtools/demo.sh -t 2 exited $rc"
 fi
 rows=0
 for a in dpm rte_malloc mempool; do
