@@ -22,8 +22,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 build_dir=build-asan
 
+wipe=()
+[ -d "$build_dir" ] && wipe=(--wipe)   # an earlier setup stopped half-way
 if [ ! -f "$build_dir/build.ninja" ] &&
-   ! meson setup --wipe "$build_dir" -Db_sanitize=address,undefined \
+   ! meson setup "${wipe[@]}" "$build_dir" -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dexamples=false >/dev/null; then
 	echo "asan: meson setup failed"
 	echo "0 passed, 1 failed"
