@@ -401,7 +401,7 @@ RTE_INIT(dpm_mp_register)
 	unsigned int i;
 	int ret;
 
-	ret = rte_log_register_type_and_pick_level("dpmalloc.mempool",
+	ret = rte_log_register_type_and_pick_level("pmd.mempool.dpm",
 						   RTE_LOG_NOTICE);
 	if (ret >= 0)
 		dpm_mp_logtype = ret;

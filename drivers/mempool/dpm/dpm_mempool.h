@@ -13,7 +13,7 @@
  *   rte_mempool_set_ops_byname(mp, DPM_MEMPOOL_OPS_NAME, NULL), or
  *   rte_pktmbuf_pool_create_by_ops(..., DPM_MEMPOOL_OPS_NAME), or, in an
  *   unmodified program, the EAL options
- *   -d <dir>/libdpm_mempool.so --mbuf-pool-ops-name=dpm.
+ *   -d <libdir>/librte_mempool_dpm.so --mbuf-pool-ops-name=dpm.
  *
  * The ops register themselves when the library is loaded. A program does
  * not need this header unless it wants to check that registration worked
