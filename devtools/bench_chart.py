@@ -5,10 +5,12 @@
 
     bench_chart.py bench.csv bench.png [--title TEXT]
 
-One panel per workload: pairs, batches, churn, pipeline, scaling and
-footprint. Bars are medians, whiskers span min..max of the repetitions.
-Time panels are in ns per operation (lower is better, log scale);
-throughput panels in millions of operations per second (higher is better).
+Panels: the pair size sweep (lines), batches/bulk/bursts, churn, the
+pipeline variants (objects/s and consumer cycles per object), passive
+false sharing, scaling with remote frees and lcore-local, and footprint.
+Bars are medians, whiskers span min..max of the repetitions. Time panels
+are in ns per operation (lower is better, log scale); throughput panels
+in millions of operations per second (higher is better).
 """
 
 import argparse
@@ -26,8 +28,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 COLOURS = {
     "dpmalloc": "#d62728",
     "dpmalloc_inline": "#ff9896",
+    "dpmalloc_sized": "#8c564b",
     "rte_malloc": "#1f77b4",
-    "rte_mempool": "#17becf",
+    "mempool_fixed": "#17becf",
+    "mempool_general": "#9edae5",
     "glibc": "#7f7f7f",
     "jemalloc": "#2ca02c",
     "mimalloc": "#ff7f0e",
@@ -76,14 +80,15 @@ def value(row, field, to_ns):
     return v
 
 
-def grouped_bars(ax, rows, groups, names, to_ns, scale=1.0):
+def grouped_bars(ax, rows, groups, names, to_ns, scale=1.0, unit=None):
     """Bars for each (group, allocator): median with min..max whiskers."""
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
         xs, meds, lo, hi = [], [], [], []
         for g, (workload, param) in enumerate(groups):
             match = [r for r in rows if r["workload"] == workload and
-                     r["param"] == param and r["allocator"] == name]
+                     r["param"] == param and r["allocator"] == name and
+                     (unit is None or r["unit"] == unit)]
             if not match:
                 continue
             r = match[0]
@@ -99,16 +104,17 @@ def grouped_bars(ax, rows, groups, names, to_ns, scale=1.0):
 
 
 def panel_bars(ax, rows, workloads, title, ylabel, to_ns, log=True,
-               scale=1.0, label=None):
+               scale=1.0, label=None, unit=None):
     """A grouped-bar panel over the params of the given workloads."""
-    sel = [r for r in rows if r["workload"] in workloads]
+    sel = [r for r in rows if r["workload"] in workloads and
+           (unit is None or r["unit"] == unit)]
     groups = list(OrderedDict.fromkeys((r["workload"], r["param"])
                                        for r in sel))
     names = [n for n in allocators(sel) if n != "ring_only"]
     if not groups:
         ax.set_visible(False)
         return
-    grouped_bars(ax, sel, groups, names, to_ns, scale)
+    grouped_bars(ax, sel, groups, names, to_ns, scale, unit)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([label(w, p) if label else size_label(p)
                         for w, p in groups], fontsize=8)
@@ -119,22 +125,66 @@ def panel_bars(ax, rows, workloads, title, ylabel, to_ns, log=True,
     ax.grid(axis="y", which="both", alpha=0.3)
 
 
+def panel_pairs(ax, rows):
+    """ns per alloc+free pair against the object size, one line each."""
+    sel = [r for r in rows if r["workload"] == "pair"]
+    if not sel:
+        ax.set_visible(False)
+        return
+    for name in allocators(sel):
+        pts = sorted((int(r["param"]), value(r, "median", True))
+                     for r in sel if r["allocator"] == name)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                markersize=3, linewidth=1.2, color=COLOURS.get(name, None),
+                label=name)
+    sizes = sorted({int(r["param"]) for r in sel})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([size_label(str(v)) for v in sizes], fontsize=7)
+    ax.set_yscale("log")
+    ax.set_title("alloc+write+free pairs (lower is better)", fontsize=10)
+    ax.set_xlabel("object size", fontsize=8)
+    ax.set_ylabel("ns per pair", fontsize=8)
+    ax.grid(which="both", alpha=0.3)
+
+
+PIPES = ("pipeline", "pipeline_prefetch", "pipeline_bulk")
+
+
+def pipe_label(w, p):
+    return {"pipeline": "per object", "pipeline_prefetch": "prefetch",
+            "pipeline_bulk": "bulk"}.get(w, w) + "\n%s B records" % p
+
+
 def panel_pipeline(ax, rows):
     """Pipeline throughput bars, with the ring alone as a dashed line."""
-    panel_bars(ax, rows, ("pipeline",),
-               "pipeline: alloc on lcore A, free on B (higher is better)",
-               "Mobjects/s", False, log=True, scale=1e6,
-               label=lambda w, p: "records %s B" % p)
+    panel_bars(ax, rows, PIPES,
+               "pipeline: alloc+write on lcore A, read+free on B "
+               "(higher is better)", "Mobjects/s", False, log=True,
+               scale=1e6, label=pipe_label, unit="ops/s")
     ring = [r for r in rows if r["workload"] == "pipeline" and
-            r["allocator"] == "ring_only"]
+            r["allocator"] == "ring_only" and r["unit"] == "ops/s"]
     if ring:
         ax.axhline(ring[0]["median"] / 1e6, color="black", linestyle="--",
                    linewidth=1, label="ring alone")
 
 
-def panel_scaling(ax, rows):
+def panel_pipeline_cycles(ax, rows):
+    """The pipeline consumer's busy cycles per object."""
+    panel_bars(ax, rows, PIPES,
+               "pipeline consumer: cycles per record read and freed "
+               "(lower is better)", "cycles per object", False, log=True,
+               label=pipe_label, unit="cycles/obj")
+    ring = [r for r in rows if r["workload"] == "pipeline" and
+            r["allocator"] == "ring_only" and r["unit"] == "cycles/obj"]
+    if ring:
+        ax.axhline(ring[0]["median"], color="black", linestyle="--",
+                   linewidth=1, label="ring alone")
+
+
+def panel_scaling(ax, rows, workload, title):
     """Total churn throughput against the number of lcores."""
-    sel = [r for r in rows if r["workload"] == "scaling"]
+    sel = [r for r in rows if r["workload"] == workload]
     if not sel:
         ax.set_visible(False)
         return
@@ -152,8 +202,7 @@ def panel_scaling(ax, rows):
     ax.set_xticks(sorted({int(r["param"]) for r in sel}))
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_yscale("log")
-    ax.set_title("scaling: churn on N lcores, part freed remotely "
-                 "(higher is better)", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.set_xlabel("lcores", fontsize=8)
     ax.set_ylabel("total Mops/s", fontsize=8)
     ax.grid(which="both", alpha=0.3)
@@ -196,22 +245,32 @@ def main():
     rows = load(args.csv)
     if not rows:
         sys.exit("bench_chart: %s has no rows" % args.csv)
-    fig, axes = plt.subplots(3, 2, figsize=(14, 14))
+    fig, axes = plt.subplots(5, 2, figsize=(16, 26))
     ax = axes.flatten()
-    panel_bars(ax[0], rows, ("pair",),
-               "alloc+free pairs (lower is better)", "ns per pair", True)
-    panel_bars(ax[1], rows, ("batch_lifo", "batch_fifo"),
-               "64 allocs then 64 frees (lower is better)", "ns per object",
-               True, label=lambda w, p: "%s %s B" % (w[6:].upper(), p))
+    panel_pairs(ax[0], rows)
+    panel_bars(ax[1], rows, ("batch_lifo", "batch_fifo", "bulk_lifo",
+                             "bulk_fifo", "burst"),
+               "batches of 64 (per object, bulk) and bursts of 400-1600 "
+               "(lower is better)", "ns per object", True,
+               label=lambda w, p: "%s\n%s B" % (w.replace("_", " "), p))
     panel_bars(ax[2], rows, ("churn",),
                "churn: random replacement in a live set (lower is better)",
                "ns per free+alloc", True,
                label=lambda w, p: "sizes %s B" % p)
-    panel_pipeline(ax[3], rows)
-    panel_scaling(ax[4], rows)
-    panel_footprint(ax[5], rows)
+    panel_bars(ax[3], rows, ("false_sharing",),
+               "passive false sharing: 2 lcores, 1 B objects (lower is better)",
+               "ms", False, log=True, scale=1e-3,
+               label=lambda w, p: "%s B objects" % p)
+    panel_pipeline(ax[4], rows)
+    panel_pipeline_cycles(ax[5], rows)
+    panel_scaling(ax[6], rows, "scaling", "scaling: churn on N lcores, "
+                  "1 free in 8 on another lcore (higher is better)")
+    panel_scaling(ax[7], rows, "scaling_local", "scaling: churn on N lcores, "
+                  "every free local (higher is better)")
+    panel_footprint(ax[8], rows)
+    ax[9].set_visible(False)
     handles, labels = ax[0].get_legend_handles_labels()
-    h3, l3 = ax[3].get_legend_handles_labels()
+    h3, l3 = ax[4].get_legend_handles_labels()
     for h, lab in zip(h3, l3):
         if lab not in labels:
             handles.append(h)

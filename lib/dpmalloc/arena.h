@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "bitmap.h"
+#include "dpm_fp.h"
 #include "dpm_private.h"
 #include "size_class.h"
 
@@ -158,7 +159,8 @@ extern DPM_HIDDEN size_t arena_usable_pages;  /* DPM_CHUNK_NPAGES - arena_map_bi
 /* Compute header geometry and size classes. */
 void arena_boot(void);
 
-/* A new arena of socket_id, metadata from that socket's base. */
+/* A new arena of socket_id, metadata from that socket's base. The first
+ * (index 0) also serves every large run of its socket. */
 struct arena *arena_new(int socket_id, unsigned int index);
 
 /* Return every transfer-cache object to its run (flush, trim). */
@@ -207,7 +209,7 @@ static inline uintptr_t arena_page_addr(const struct arena_chunk *chunk, size_t 
  */
 static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 {
-	return dpm_fp_region_start(mapbits, ptr);   /* dpmalloc.h */
+	return dpm_fp_region_start(mapbits, ptr);   /* dpm_fp.h */
 }
 
 /* Small: up to n regions of class binind into out[], under one bin lock.
@@ -244,21 +246,11 @@ void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
  * behind). Returns true when done. */
 bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls);
 
-/* Huge: whole chunks of the arena's socket, aligned to align (>= chunk). */
-void *arena_malloc_huge(struct arena *a, size_t size, size_t align);
-
-/* Huge: free the object described by desc (validated by the caller). */
-void arena_dalloc_huge(struct chunk_desc *desc);
-
-/* Huge: shrink in place by giving back tail chunks. Returns true if done. */
-bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size);
-
 /* Statistics of one arena added to *out (small classes: bins; large
- * classes: runs), and huge counters. */
+ * classes: runs). */
 void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
 			   uint64_t *cur, uint64_t *curruns);
 /* Empty chunks the arena keeps against thrashing (0 or 1). */
 unsigned int arena_spare_chunks(struct arena *a);
-void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes);
 
 #endif /* DPM_ARENA_H */

@@ -12,7 +12,7 @@ size_t sc_class_size[SC_NSIZES_MAX];
 uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
 struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
 
-/* The public header mirrors these for its inline fast paths. */
+/* dpm_fp.h mirrors these for its inline fast paths. */
 static_assert(DPM_FP_SMALL_MAX == SC_SMALL_MAX, "fast-path mirror");
 static_assert(DPM_FP_NBINS == SC_NBINS, "fast-path mirror");
 static_assert(DPM_FP_LOOKUP_LEN == SC_LOOKUP_LEN, "fast-path mirror");

@@ -40,7 +40,7 @@
 
 #include "div.h"
 #include "dpm_private.h"
-#include "dpmalloc.h"
+#include "dpm_fp.h"
 
 #define SC_LG_QUANTUM 4
 #define SC_QUANTUM ((size_t)1 << SC_LG_QUANTUM)

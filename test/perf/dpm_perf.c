@@ -30,6 +30,41 @@
 
 struct perf_options perf_opt;
 
+/*
+ * The workloads: name for --workloads, selection bit, entry point, in the
+ * order they run (see perf_run_all() for the one exception). One line
+ * each, so that adding a workload touches this table and perf.h only.
+ */
+static const struct perf_workload_def {
+	const char *name;
+	unsigned int bit;
+	void (*run)(struct perf_allocator *tab, unsigned int n);
+} perf_workloads[] = {
+	{ "footprint", PERF_W_FOOTPRINT, perf_run_footprint },
+	{ "pair", PERF_W_PAIR, perf_run_pairs },
+	{ "batch", PERF_W_BATCH, perf_run_batches },
+	{ "burst", PERF_W_BURST, perf_run_bursts },
+	{ "churn", PERF_W_CHURN, perf_run_churn },
+	{ "pipeline", PERF_W_PIPELINE, perf_run_pipeline },
+	{ "false_sharing", PERF_W_FALSE_SHARING, perf_run_false_sharing },
+	{ "scaling", PERF_W_SCALING, perf_run_scaling },
+	{ "scaling_local", PERF_W_SCALING_LOCAL, perf_run_scaling_local },
+};
+
+/* "pair,batch,...": the names of perf_workloads[], for usage(). */
+static const char *
+perf_workload_names(void)
+{
+	static char buf[256];
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < RTE_DIM(perf_workloads); i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				i ? "," : "", perf_workloads[i].name);
+	return buf;
+}
+
 static void
 usage(const char *prog)
 {
@@ -40,17 +75,24 @@ usage(const char *prog)
 		"  --iters N            pairs per repetition up to 4 KiB, fewer above (default 100000)\n"
 		"  --budget-ms N        cap on one single-lcore repetition (default 50)\n"
 		"  --duration-ms N      length of one multi-lcore repetition (default 50)\n"
-		"  --sizes LIST         pair sizes, e.g. 16,64,4K,1M (default 16,64,256,1K,4K,16K,64K,1M)\n"
+		"  --sizes LIST         pair sizes, e.g. 16,64,4K,1M (default: powers of\n"
+		"                       two from 16 to 1M)\n"
 		"  --batch-sizes LIST   batch object sizes (default 64,256)\n"
-		"  --lcores LIST        lcore counts for scaling (default 1,2,4,8)\n"
+		"  --burst-size N       burst workload object size (default 64)\n"
+		"  --burst-range A-B    objects per burst (default 400-1600)\n"
+		"  --pipe-size N        pipeline record size (default 64)\n"
+		"  --fs-iters N         false sharing: rounds per lcore (default 2000000)\n"
+		"  --lcores LIST        lcore counts for scaling (default: powers of two\n"
+		"                       up to the EAL lcore count, and that count)\n"
 		"  --live N             churn live set per lcore (default 10000)\n"
 		"  --remote-every N     scaling: every N-th free on another lcore (default 8)\n"
 		"  --seed N             random seed (default 0x5eed)\n"
-		"  --workloads LIST     of pair,batch,churn,pipeline,scaling,footprint (default all)\n"
+		"  --workloads LIST     of %s (default all)\n"
 		"  --only LIST          allocators to run, of dpmalloc,dpmalloc_inline,\n"
-		"                       rte_malloc,rte_mempool,glibc,jemalloc,mimalloc,\n"
+		"                       dpmalloc_sized,rte_malloc,mempool_fixed,\n"
+		"                       mempool_general,glibc,jemalloc,mimalloc,\n"
 		"                       tcmalloc (default all)\n",
-		prog);
+		prog, perf_workload_names());
 }
 
 /* A size with an optional K or M suffix; 0 when malformed. */
@@ -90,57 +132,79 @@ perf_parse_sizes(const char *s, size_t *out, unsigned int max)
 static unsigned int
 perf_parse_workloads(const char *s)
 {
-	static const char *const names[] = {
-		"pair", "batch", "churn", "pipeline", "scaling", "footprint" };
 	unsigned int bits = 0, i;
 
 	while (*s != '\0') {
 		size_t len = strcspn(s, ",");
 
-		for (i = 0; i < RTE_DIM(names); i++)
-			if (strlen(names[i]) == len && strncmp(s, names[i], len) == 0)
+		for (i = 0; i < RTE_DIM(perf_workloads); i++)
+			if (strlen(perf_workloads[i].name) == len &&
+					strncmp(s, perf_workloads[i].name, len) == 0)
 				break;
-		if (i == RTE_DIM(names))
+		if (i == RTE_DIM(perf_workloads))
 			return 0;
-		bits |= 1u << i;
+		bits |= perf_workloads[i].bit;
 		s += len + (s[len] == ',');
 	}
 	return bits;
+}
+
+/* "A-B" into two counts; -1 when malformed or out of range. */
+static int
+perf_parse_range(const char *s, unsigned int *lo, unsigned int *hi)
+{
+	char *end;
+
+	*lo = (unsigned int)strtoul(s, &end, 0);
+	if (*end != '-')
+		return -1;
+	*hi = (unsigned int)strtoul(end + 1, &end, 0);
+	return *end == '\0' && *lo > 0 && *lo <= *hi &&
+		*hi <= PERF_BURST_MAX ? 0 : -1;
 }
 
 /* Defaults: the full run, or tiny counts for --smoke. */
 static void
 perf_defaults(bool smoke)
 {
-	static const size_t sizes[] = {
-		16, 64, 256, 1024, 4096, 16384, 65536, 1 << 20 };
+	/* The smoke run keeps one size per kind of path. */
+	static const size_t smoke_sizes[] = { 16, 64, 4096, 32768, 65536, 1 << 20 };
 	struct perf_options *o = &perf_opt;
 	unsigned int i;
 
+	memset(o, 0, sizeof(*o));
 	o->smoke = smoke;
 	o->csv_path = "bench.csv";
 	o->reps = smoke ? 5 : 7;
 	o->iters = smoke ? 200 : 100000;
 	o->rep_budget_ms = smoke ? 5 : 50;
 	o->duration_ms = smoke ? 5 : 50;
-	for (i = 0; i < RTE_DIM(sizes); i++)
-		o->sizes[i] = sizes[i];
-	o->nb_sizes = RTE_DIM(sizes);
+	if (smoke) {
+		for (i = 0; i < RTE_DIM(smoke_sizes); i++)
+			o->sizes[i] = smoke_sizes[i];
+		o->nb_sizes = RTE_DIM(smoke_sizes);
+	} else {
+		/* Every power of two from 16 B to 1 MiB. */
+		for (i = 0; i <= 16; i++)
+			o->sizes[i] = (size_t)16 << i;
+		o->nb_sizes = 17;
+	}
 	o->batch_sizes[0] = 64;
 	o->batch_sizes[1] = 256;
 	o->nb_batch_sizes = 2;
-	for (i = 0; i < 4; i++)
-		o->lcore_counts[i] = 1u << i;
-	o->nb_lcore_counts = 4;
+	o->nb_lcore_counts = 0;  /* perf_default_lcore_counts() after EAL */
 	o->live = smoke ? 1000 : 10000;
 	o->churn_min = 16;
 	o->churn_max = 1024;
-	o->pipe_min = 64;
-	o->pipe_max = 256;
+	o->pipe_size = 64;
+	o->burst_size = 64;
+	o->burst_min = 400;
+	o->burst_max = 1600;
+	o->fs_iters = smoke ? 2000 : 2000000;
 	o->remote_every = 8;
 	o->seed = 0x5eed;
-	o->workloads = PERF_W_PAIR | PERF_W_BATCH | PERF_W_CHURN |
-		PERF_W_PIPELINE | PERF_W_SCALING | PERF_W_FOOTPRINT;
+	for (i = 0; i < RTE_DIM(perf_workloads); i++)
+		o->workloads |= perf_workloads[i].bit;
 	o->only = NULL;
 }
 
@@ -157,6 +221,10 @@ perf_parse_args(int argc, char **argv)
 		{ "duration-ms", required_argument, NULL, 'd' },
 		{ "sizes", required_argument, NULL, 's' },
 		{ "batch-sizes", required_argument, NULL, 'B' },
+		{ "burst-size", required_argument, NULL, 'z' },
+		{ "burst-range", required_argument, NULL, 'Z' },
+		{ "pipe-size", required_argument, NULL, 'p' },
+		{ "fs-iters", required_argument, NULL, 'f' },
 		{ "lcores", required_argument, NULL, 'l' },
 		{ "live", required_argument, NULL, 'L' },
 		{ "remote-every", required_argument, NULL, 'R' },
@@ -196,6 +264,13 @@ perf_parse_args(int argc, char **argv)
 			if (o->nb_batch_sizes == 0)
 				return -1;
 			break;
+		case 'z': o->burst_size = perf_parse_size(optarg); break;
+		case 'Z':
+			if (perf_parse_range(optarg, &o->burst_min, &o->burst_max) < 0)
+				return -1;
+			break;
+		case 'p': o->pipe_size = perf_parse_size(optarg); break;
+		case 'f': o->fs_iters = strtoull(optarg, NULL, 0); break;
 		case 'l':
 			o->nb_lcore_counts = perf_parse_sizes(optarg, counts,
 					PERF_MAX_LCORE_COUNTS);
@@ -216,8 +291,10 @@ perf_parse_args(int argc, char **argv)
 		default: return -1;
 		}
 	}
-	if (o->reps == 0 || o->reps > 1000 || o->iters == 0 || o->live == 0 ||
-			o->remote_every == 0 || o->duration_ms == 0)
+	if (o->reps == 0 || o->reps > PERF_MAX_REPS || o->iters == 0 ||
+			o->live == 0 || o->remote_every == 0 ||
+			o->duration_ms == 0 || o->pipe_size == 0 ||
+			o->pipe_size > 256 || o->burst_size == 0 || o->fs_iters == 0)
 		return -1;
 	if (o->reps < 5)
 		printf("note: --reps %u is below the 5 the medians are meant for\n",
@@ -225,11 +302,27 @@ perf_parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* Without --lcores: 1, 2, 4, ... up to the lcores EAL has, and that count. */
+static void
+perf_default_lcore_counts(void)
+{
+	struct perf_options *o = &perf_opt;
+	unsigned int k, max = rte_lcore_count();
+
+	if (o->nb_lcore_counts != 0)
+		return;
+	for (k = 1; k <= max && o->nb_lcore_counts < PERF_MAX_LCORE_COUNTS; k *= 2)
+		o->lcore_counts[o->nb_lcore_counts++] = k;
+	if (o->lcore_counts[o->nb_lcore_counts - 1] != max &&
+			o->nb_lcore_counts < PERF_MAX_LCORE_COUNTS)
+		o->lcore_counts[o->nb_lcore_counts++] = max;
+}
+
 /* The lcores, the CPUs each may run on, and the clock. */
 static void
 perf_print_setup(void)
 {
-	unsigned int lcore, cpu;
+	unsigned int lcore, cpu, i;
 
 	printf("dpm_perf: dpmalloc header version %d, TSC %.3f GHz, %u lcores%s\n",
 			DPM_VERSION, rte_get_tsc_hz() / 1e9, rte_lcore_count(),
@@ -251,6 +344,14 @@ perf_print_setup(void)
 			(unsigned long long)perf_opt.rep_budget_ms,
 			(unsigned long long)perf_opt.duration_ms, perf_opt.live,
 			(unsigned long long)perf_opt.seed);
+	printf("  pipeline records %zu B, bursts %u-%u x %zu B, false sharing "
+			"%llu rounds, remote free 1 in %u, lcore counts",
+			perf_opt.pipe_size, perf_opt.burst_min, perf_opt.burst_max,
+			perf_opt.burst_size, (unsigned long long)perf_opt.fs_iters,
+			perf_opt.remote_every);
+	for (i = 0; i < perf_opt.nb_lcore_counts; i++)
+		printf("%s%u", i ? "," : " ", perf_opt.lcore_counts[i]);
+	printf("\n");
 }
 
 static void
@@ -275,31 +376,25 @@ perf_init_dpm(struct perf_allocator *dpm)
 }
 
 /*
- * The workloads, each if selected. Footprint goes first, even before the
- * mempools are made: rte_malloc's figure is the DPDK heap's growth, which
- * means something only while no one has grown the heap and left free
- * memory in it. The table shows the workloads in the issue's order.
+ * The workloads, each if selected, in the table's order. Footprint goes
+ * first, even before the mempools are made: rte_malloc's figure is the
+ * DPDK heap's growth, which means something only while no one has grown
+ * the heap and left free memory in it.
  */
 static void
 perf_run_all(struct perf_allocator *tab, unsigned int n)
 {
-	unsigned int w = perf_opt.workloads;
+	unsigned int w = perf_opt.workloads, i;
 
 	if (w & PERF_W_FOOTPRINT)
 		perf_run_footprint(tab, n);
 	if (perf_mempools_create(tab, n) < 0)
 		printf("note: some mempools could not be created; "
-				"rte_mempool skips what it lacks\n");
-	if (w & PERF_W_PAIR)
-		perf_run_pairs(tab, n);
-	if (w & PERF_W_BATCH)
-		perf_run_batches(tab, n);
-	if (w & PERF_W_CHURN)
-		perf_run_churn(tab, n);
-	if (w & PERF_W_PIPELINE)
-		perf_run_pipeline(tab, n);
-	if (w & PERF_W_SCALING)
-		perf_run_scaling(tab, n);
+				"the mempool columns skip what they lack\n");
+	for (i = 0; i < RTE_DIM(perf_workloads); i++)
+		if ((w & perf_workloads[i].bit) &&
+				perf_workloads[i].bit != PERF_W_FOOTPRINT)
+			perf_workloads[i].run(tab, n);
 }
 
 int
@@ -327,6 +422,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	perf_default_lcore_counts();
 	perf_print_setup();
 	n = perf_allocators_init(tab);
 	perf_init_dpm(&tab[PERF_DPM_INDEX]);

@@ -7,9 +7,16 @@
  *
  * Where an allocator already has the shape void *(size_t) / void (void *)
  * (dpmalloc, glibc, and the dlopen'ed ones) the table holds the library's
- * own entry point, so no wrapper sits in between. rte_malloc and
- * rte_mempool need a one-line wrapper; that costs them one extra direct
- * call (about a nanosecond), noted in the report.
+ * own entry point, so no wrapper sits in between. rte_malloc and the
+ * general mempool column need a one-line wrapper; that costs them one
+ * extra direct call (about a nanosecond), noted in the report.
+ *
+ * Three columns are not called through the table's pointers at all (see
+ * enum perf_kind): dpmalloc_inline and dpmalloc_sized compile dpmalloc.h's
+ * inline fast paths into each workload's loop, and mempool_fixed calls
+ * rte_mempool_get()/put() inline on the one pool the workload's size
+ * needs, as a DPDK application with fixed-size metadata does: no
+ * rte_mempool_from_obj(), no pool choice, no function pointer per object.
  *
  * jemalloc, mimalloc and tcmalloc are loaded with dlopen(RTLD_LOCAL), so
  * they live in this process next to glibc without replacing its malloc:
@@ -36,8 +43,9 @@
  * dpmalloc.h makes dpm_malloc() and dpm_free() inline (a cache hit costs
  * no call), while their bare names still give the exported functions. The
  * "dpmalloc" column uses those, as every other allocator is reached
- * through its exported entry points; this wrapper carries the inline fast
- * path in its body, as the rte_mempool wrapper carries rte_mempool_get().
+ * through its exported entry points. The inline columns do not call these
+ * wrappers in any timed loop (their kind puts the macros in the loop);
+ * they serve only code that needs a plain alloc/release pair.
  */
 static void *
 perf_dpm_malloc_inline(size_t size)
@@ -62,6 +70,14 @@ perf_rte_malloc(size_t size)
 
 /* ---- rte_mempool: one pool per power-of-two object size ---- */
 
+/*
+ * Both mempool columns use these pools. mempool_general picks the pool
+ * from the size and finds it again from the object on every free, as a
+ * general allocator built on mempools must; mempool_fixed is pointed at
+ * the one pool a workload's largest size needs and serves every object
+ * of the workload from it (perf_prepare()).
+ */
+
 /* Pools indexed by log2 of their object size; NULL where none was made. */
 static struct rte_mempool *perf_pools[64];
 
@@ -70,6 +86,14 @@ static inline unsigned int
 perf_pool_index(size_t size)
 {
 	return size <= 16 ? 4 : 64 - (unsigned int)__builtin_clzll(size - 1);
+}
+
+struct rte_mempool *
+perf_mempool_for(size_t size)
+{
+	unsigned int lg = perf_pool_index(size);
+
+	return lg < RTE_DIM(perf_pools) ? perf_pools[lg] : NULL;
 }
 
 /* Get one object from the pool for size, through the lcore's cache. */
@@ -111,35 +135,50 @@ perf_size_share(unsigned int lg, size_t lo, size_t hi)
 static unsigned int
 perf_max_lcores(void)
 {
-	unsigned int i, k = 2;
+	unsigned int i, k = 3;
 
 	for (i = 0; i < perf_opt.nb_lcore_counts; i++)
 		k = RTE_MAX(k, perf_opt.lcore_counts[i]);
 	return RTE_MIN(k, rte_lcore_count());
 }
 
+/* Share of the churn sizes the 2^lg pool serves for the general column,
+ * or 1 where it is the fixed column's pool (all of them). */
+static double
+perf_churn_share(unsigned int lg)
+{
+	if (lg == perf_pool_index(perf_opt.churn_max))
+		return 1.0;
+	return perf_size_share(lg, perf_opt.churn_min, perf_opt.churn_max);
+}
+
 /*
- * Objects a pool of 2^lg bytes must hold so that no workload runs it dry:
- * the live sets of churn and scaling (their share of the random sizes,
- * plus what may wait in the remote-free rings), a pipeline ring, a batch.
+ * Objects a pool of 2^lg bytes must hold so that no workload runs it dry.
+ * Single-lcore churn keeps every column's live set at once (the general
+ * column's share and the fixed column's whole set); scaling runs one
+ * column at a time, k live sets plus what may wait in the remote-free
+ * rings; a pipeline ring; a batch; a burst.
  */
 static double
 perf_pool_need(unsigned int lg)
 {
 	const struct perf_options *o = &perf_opt;
-	unsigned int k = perf_max_lcores(), i;
-	double need = 1.0, share;
+	unsigned int k = perf_max_lcores(), i, top;
+	double need = 4.0, share;
 
 	for (i = 0; i < o->nb_batch_sizes; i++)
 		if (perf_pool_index(o->batch_sizes[i]) == lg)
-			need = RTE_MAX(need, (double)PERF_BATCH);
+			need = RTE_MAX(need, 2.0 * PERF_BATCH);
+	if ((o->workloads & PERF_W_BURST) && perf_pool_index(o->burst_size) == lg)
+		need = RTE_MAX(need, (double)o->burst_max);
+	top = perf_pool_index(o->churn_max);
 	share = perf_size_share(lg, o->churn_min, o->churn_max);
 	if (o->workloads & (PERF_W_CHURN | PERF_W_FOOTPRINT))
-		need = RTE_MAX(need, o->live * share * 1.2);
-	if (o->workloads & PERF_W_SCALING)
-		need = RTE_MAX(need, (k * o->live * 1.2 + k * 4096.0) * share);
-	if ((o->workloads & PERF_W_PIPELINE) &&
-			perf_size_share(lg, o->pipe_min, o->pipe_max) > 0)
+		need = RTE_MAX(need, o->live * 1.2 * (share + (lg == top)));
+	if (o->workloads & (PERF_W_SCALING | PERF_W_SCALING_LOCAL))
+		need = RTE_MAX(need, (k * o->live * 1.2 + k * 4096.0) *
+				perf_churn_share(lg));
+	if ((o->workloads & PERF_W_PIPELINE) && perf_pool_index(o->pipe_size) == lg)
 		need = RTE_MAX(need, 1024.0 + 4 * PERF_BURST);
 	return need;
 }
@@ -150,12 +189,11 @@ perf_pool_users(unsigned int lg)
 {
 	const struct perf_options *o = &perf_opt;
 
-	if ((o->workloads & PERF_W_SCALING) &&
-			perf_size_share(lg, o->churn_min, o->churn_max) > 0)
+	if ((o->workloads & (PERF_W_SCALING | PERF_W_SCALING_LOCAL)) &&
+			perf_churn_share(lg) > 0)
 		return perf_max_lcores();
-	if ((o->workloads & PERF_W_PIPELINE) &&
-			perf_size_share(lg, o->pipe_min, o->pipe_max) > 0)
-		return 2;
+	if ((o->workloads & (PERF_W_PIPELINE | PERF_W_FALSE_SHARING)))
+		return 3;
 	return 1;
 }
 
@@ -167,9 +205,9 @@ perf_pool_create(unsigned int lg)
 	/* Small objects get DPDK's usual cache; big ones a small one, since a
 	 * cache of 256 one-MiB objects per lcore would be absurd. A cache can
 	 * hold up to 1.5 times its size before it flushes. */
-	unsigned int cache = size <= 4096 ? 256 : 16;
+	unsigned int cache = size <= 4096 ? 256 : size <= 65536 ? 16 : 4;
 	unsigned int n = (unsigned int)perf_pool_need(lg) +
-		perf_pool_users(lg) * cache * 3 / 2 + 64;
+		perf_pool_users(lg) * cache * 3 / 2 + (size <= 65536 ? 64 : 4);
 	char name[RTE_MEMPOOL_NAMESIZE];
 
 	if (perf_pools[lg] != NULL)
@@ -197,7 +235,7 @@ perf_pools_for_range(size_t lo, size_t hi)
 	return 0;
 }
 
-/* Largest object the mempool column can serve (its biggest pool). */
+/* Largest object the mempool columns can serve (their biggest pool). */
 static size_t
 perf_mempool_max_size(void)
 {
@@ -222,13 +260,18 @@ perf_mempools_create(struct perf_allocator *tab, unsigned int n)
 	if (o->workloads & PERF_W_BATCH)
 		for (i = 0; i < o->nb_batch_sizes; i++)
 			rc |= perf_pool_create(perf_pool_index(o->batch_sizes[i]));
-	if (o->workloads & (PERF_W_CHURN | PERF_W_SCALING))
+	if (o->workloads & (PERF_W_CHURN | PERF_W_SCALING | PERF_W_SCALING_LOCAL))
 		rc |= perf_pools_for_range(o->churn_min, o->churn_max);
 	if (o->workloads & PERF_W_PIPELINE)
-		rc |= perf_pools_for_range(o->pipe_min, o->pipe_max);
-	/* The column serves up to its largest pool. */
+		rc |= perf_pool_create(perf_pool_index(o->pipe_size));
+	if (o->workloads & PERF_W_BURST)
+		rc |= perf_pool_create(perf_pool_index(o->burst_size));
+	if (o->workloads & PERF_W_FALSE_SHARING)
+		rc |= perf_pool_create(perf_pool_index(1));
+	/* The columns serve up to the largest pool. */
 	for (i = 0; i < n; i++)
-		if (strcmp(tab[i].name, PERF_MEMPOOL_NAME) == 0)
+		if (strcmp(tab[i].name, PERF_MEMPOOL_NAME) == 0 ||
+				tab[i].kind == PERF_K_POOL)
 			tab[i].max_size = perf_mempool_max_size();
 	return rc;
 }
@@ -387,16 +430,31 @@ perf_allocators_init(struct perf_allocator *tab)
 
 	memset(tab, 0, sizeof(*tab) * PERF_MAX_ALLOCATORS);
 	/* dpmalloc first: PERF_DPM_INDEX, the reference of every ratio. */
-	perf_set(&tab[n++], "dpmalloc", dpm_malloc, dpm_free, SIZE_MAX,
-			"dpm_malloc/dpm_free, the exported functions");
-	perf_set(&tab[n++], "dpmalloc_inline", perf_dpm_malloc_inline,
+	perf_set(&tab[n], "dpmalloc", dpm_malloc, dpm_free, SIZE_MAX,
+			"dpm_malloc/dpm_free (bulk: dpm_malloc_bulk/dpm_free_bulk), "
+			"the exported functions");
+	tab[n].alloc_bulk = dpm_malloc_bulk;
+	tab[n++].release_bulk = dpm_free_bulk;
+	perf_set(&tab[n], "dpmalloc_inline", perf_dpm_malloc_inline,
 			perf_dpm_free_inline, SIZE_MAX,
-			"dpm_malloc()/dpm_free() inline fast paths, via a wrapper");
+			"dpm_malloc()/dpm_free() inline fast paths, in the loop");
+	tab[n++].kind = PERF_K_DPM_INLINE;
+	perf_set(&tab[n], "dpmalloc_sized", perf_dpm_malloc_inline,
+			perf_dpm_free_inline, SIZE_MAX,
+			"dpm_malloc()/dpm_free_sized() inline, in the loop "
+			"(workloads that know the size)");
+	tab[n++].kind = PERF_K_DPM_SIZED;
 	perf_set(&tab[n++], "rte_malloc", perf_rte_malloc, rte_free, SIZE_MAX,
 			"rte_malloc(NULL, size, 0)/rte_free, via a wrapper");
+	perf_set(&tab[n], "mempool_fixed", perf_mempool_alloc,
+			perf_mempool_release, 0,
+			"rte_mempool_get/put (bulk: get_bulk/put_bulk) inline on "
+			"one fixed-size pool, per-lcore cache");
+	tab[n++].kind = PERF_K_POOL;
 	perf_set(&tab[n++], PERF_MEMPOOL_NAME, perf_mempool_alloc,
 			perf_mempool_release, 0,
-			"rte_mempool_get/put, per-lcore cache, one pool per power-of-two size");
+			"rte_mempool_get/put via wrappers: pool chosen by size, "
+			"rte_mempool_from_obj() on free");
 	perf_set(&tab[n++], "glibc", malloc, free, SIZE_MAX, "glibc malloc/free");
 	tab[n].name = "jemalloc";
 	perf_load_jemalloc(&tab[n++]);

@@ -99,8 +99,9 @@ perf_find(const struct perf_row *r, const char *param, const char *allocator)
  * (footprint runs first, on a DPDK heap no other workload has churned).
  */
 static const char *const perf_order[] = {
-	"pair", "batch_lifo", "batch_fifo", "churn", "pipeline", "scaling",
-	"footprint",
+	"pair", "batch_lifo", "batch_fifo", "bulk_lifo", "bulk_fifo", "burst",
+	"churn", "pipeline", "pipeline_prefetch", "pipeline_bulk",
+	"false_sharing", "scaling", "scaling_local", "footprint",
 };
 static unsigned int perf_sorted[PERF_MAX_ROWS];
 
@@ -139,7 +140,7 @@ perf_fill_ratios(void)
 
 		if (ref != NULL && ref->st.median != 0)
 			r->ratio_to_dpm = r->st.median / ref->st.median;
-		if (strcmp(r->workload, "scaling") == 0) {
+		if (strncmp(r->workload, "scaling", 7) == 0) {
 			ref = perf_find(r, "1", r->allocator);
 			if (ref != NULL && ref->st.median != 0)
 				r->ratio_to_1lcore = r->st.median / ref->st.median;
@@ -157,6 +158,8 @@ perf_fmt(char *buf, size_t len, const char *unit, double v)
 		snprintf(buf, len, "%9.3fM", v / 1e6);
 	else if (strncmp(unit, "bytes", 5) == 0)
 		snprintf(buf, len, "%7.2fMiB", v / (1024.0 * 1024.0));
+	else if (strcmp(unit, "s") == 0)
+		snprintf(buf, len, "%8.2fms", v * 1e3);
 	else
 		snprintf(buf, len, "%10.1f", v);
 }
@@ -166,12 +169,19 @@ static const char *
 perf_title(const char *workload)
 {
 	static const struct { const char *w, *t; } titles[] = {
-		{ "pair", "alloc+free pairs, cycles per pair (param = bytes)" },
+		{ "pair", "alloc+write+free, cycles per pair (param = bytes)" },
 		{ "batch_lifo", "64 allocs then 64 frees in reverse order, cycles per object" },
 		{ "batch_fifo", "64 allocs then 64 frees in allocation order, cycles per object" },
+		{ "bulk_lifo", "one bulk alloc of 64, one bulk free in reverse order, cycles per object" },
+		{ "bulk_fifo", "one bulk alloc of 64, one bulk free in allocation order, cycles per object" },
+		{ "burst", "bursts of 400-1600 objects allocated then freed, cycles per object (param = bytes)" },
 		{ "churn", "random replacement in a live set, cycles per free+alloc (param = sizes)" },
-		{ "pipeline", "lcore A allocs, rte_ring bursts of 32, lcore B frees: objects/s" },
+		{ "pipeline", "lcore A allocs+writes, rte_ring bursts of 32, lcore B reads+frees: objects/s, consumer cycles/obj" },
+		{ "pipeline_prefetch", "as pipeline, the consumer prefetching each burst first" },
+		{ "pipeline_bulk", "as pipeline, one bulk alloc and one bulk free per burst" },
+		{ "false_sharing", "2 lcores alloc+write+free 1 B, each starting from a neighbour's object: seconds" },
 		{ "scaling", "churn on N lcores, 1 free in remote_every on another lcore: total ops/s (param = lcores)" },
+		{ "scaling_local", "churn on N lcores, every free local: total ops/s (param = lcores)" },
 		{ "footprint", "memory after churn / after freeing all + dpm_trim()" },
 	};
 	unsigned int i;
@@ -186,7 +196,7 @@ static void
 perf_print_row(const struct perf_row *r, bool first_of_param)
 {
 	char med[32], min[32], max[32], ns[32], ratio[16], scale[16];
-	bool cycles = strcmp(r->unit, "cycles/op") == 0;
+	bool cycles = strncmp(r->unit, "cycles", 6) == 0;
 
 	perf_fmt(med, sizeof(med), r->unit, r->st.median);
 	perf_fmt(min, sizeof(min), r->unit, r->st.min);
@@ -206,7 +216,7 @@ perf_print_row(const struct perf_row *r, bool first_of_param)
 		snprintf(scale, sizeof(scale), "%8.2f", r->ratio_to_1lcore);
 	printf("%-12s %-16s %-15s %s %s %s %s %s%s\n",
 			first_of_param ? r->param : "", r->allocator,
-			cycles ? "" : r->unit, med, min, max, ns, ratio, scale);
+			strcmp(r->unit, "cycles/op") == 0 ? "" : r->unit, med, min, max, ns, ratio, scale);
 }
 
 static void
@@ -226,7 +236,8 @@ perf_print_table(void)
 			printf("%-12s %-16s %-15s %10s %10s %10s %9s %7s%s\n",
 					"param", "allocator", "unit", "median", "min",
 					"max", "ns", "ratio",
-					strcmp(r->workload, "scaling") == 0 ? "  vs 1lc" : "");
+					strncmp(r->workload, "scaling", 7) == 0 ?
+					"  vs 1lc" : "");
 		}
 		perf_print_row(r, new_w || strcmp(r->param, last_p) != 0);
 		last_w = r->workload;
@@ -259,7 +270,7 @@ perf_write_csv(const char *path)
 			"ratio_to_dpm,ratio_to_1lcore\n");
 	for (i = 0; i < perf_nb_rows; i++) {
 		const struct perf_row *r = &perf_rows[perf_sorted[i]];
-		bool cycles = strcmp(r->unit, "cycles/op") == 0;
+		bool cycles = strncmp(r->unit, "cycles", 6) == 0;
 
 		fprintf(f, "%s,%s,%s,%s,", r->workload, r->param, r->allocator, r->unit);
 		perf_csv_num(f, r->st.median, false);
