@@ -4,7 +4,8 @@
 
 /*
  * Arenas: bins and small runs first (the paths tcache fills and flushes
- * take), then run allocation and coalescing, then large and huge objects.
+ * take), then run allocation and coalescing, then large objects (huge ones
+ * are huge.c's).
  */
 
 #include <assert.h>
@@ -534,6 +535,7 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 	struct arena_chunk *chunk;
 	size_t p;
 
+	DPM_ASSERT(cls >= SC_NBINS);
 	a = arena_large_of(a);
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, npages, &p);
@@ -550,21 +552,18 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 	return (void *)arena_page_addr(chunk, p);
 }
 
-void *arena_palloc_large(struct arena *a, size_t size, size_t align)
+void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align)
 {
 	/* Runs hold whole large classes (so usable size, statistics and
-	 * in-place realloc agree on the class), even for a small size. */
-	unsigned int cls = sc_size2class(RTE_MAX(size, SC_SMALL_MAX + 1));
+	 * in-place realloc agree on the class), even for a small size;
+	 * sc_classify() chose a class whose trimmed run fits a chunk. */
 	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
 	size_t align_pages = align >> DPM_LG_PAGE;
 	size_t total = npages + align_pages - 1;
 	struct arena_chunk *chunk;
 	size_t p, q, lead, trail;
 
-	if (total > arena_usable_pages) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	DPM_ASSERT(cls >= SC_NBINS && align > DPM_PAGE && total <= arena_usable_pages);
 	a = arena_large_of(a);
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, total, &p);
@@ -655,98 +654,6 @@ bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsi
 }
 
 /* ------------------------------------------------------------------------
- * Huge objects: whole chunks, each mapped in the radix tree to one
- * descriptor, so interior pointers are recognised as ours (and refused by
- * free) and the object's start is desc->addr.
- */
-
-void *arena_malloc_huge(struct arena *a, size_t size, size_t align)
-{
-	size_t nchunks = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
-	struct chunk_desc *desc;
-	void *addr;
-
-	if (size > SIZE_MAX - DPM_CHUNK || nchunks == 0) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
-	dpm_lock(&a->lock);
-	desc = a->huge_spare;
-	if (desc != NULL)
-		a->huge_spare = desc->next;
-	dpm_unlock(&a->lock);
-	if (desc == NULL) {
-		desc = base_alloc(a->socket_id, sizeof(*desc));
-		if (desc == NULL) {
-			rte_errno = ENOMEM;
-			return NULL;
-		}
-	}
-	addr = chunk_alloc(a->socket_id, nchunks, RTE_MAX(align, DPM_CHUNK));
-	if (addr != NULL) {
-		desc->arena = a;
-		desc->addr = addr;
-		desc->size = nchunks << DPM_LG_CHUNK;
-		desc->socket_id = a->socket_id;
-		desc->arena_socket = -1;
-		desc->kind = CHUNK_HUGE;
-		desc->next = NULL;
-		if (rtree_set(addr, nchunks, desc, a->socket_id) != 0) {
-			rtree_set(addr, nchunks, NULL, a->socket_id);
-			chunk_dealloc(a->socket_id, addr, nchunks);
-			addr = NULL;
-		}
-	}
-	dpm_lock(&a->lock);
-	if (addr != NULL) {
-		a->huge_nmalloc++;
-		a->huge_bytes += desc->size;
-	} else {
-		desc->next = a->huge_spare;
-		a->huge_spare = desc;
-	}
-	dpm_unlock(&a->lock);
-	if (addr == NULL)
-		rte_errno = ENOMEM;
-	return addr;
-}
-
-void arena_dalloc_huge(struct chunk_desc *desc)
-{
-	struct arena *a = desc->arena;
-	size_t nchunks = desc->size >> DPM_LG_CHUNK;
-	void *addr = desc->addr;
-
-	rtree_set(addr, nchunks, NULL, a->socket_id);
-	chunk_dealloc(a->socket_id, addr, nchunks);
-	dpm_lock(&a->lock);
-	a->huge_nfree++;
-	a->huge_bytes -= desc->size;
-	desc->next = a->huge_spare;
-	a->huge_spare = desc;
-	dpm_unlock(&a->lock);
-}
-
-bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size)
-{
-	struct arena *a = desc->arena;
-	size_t old_n = desc->size >> DPM_LG_CHUNK;
-	size_t new_n = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
-	uintptr_t tail;
-
-	if (new_n >= old_n || new_n == 0)
-		return new_n == old_n;
-	tail = (uintptr_t)desc->addr + (new_n << DPM_LG_CHUNK);
-	rtree_set((void *)tail, old_n - new_n, NULL, a->socket_id);
-	chunk_dealloc(a->socket_id, (void *)tail, old_n - new_n);
-	dpm_lock(&a->lock);
-	a->huge_bytes -= (old_n - new_n) << DPM_LG_CHUNK;
-	desc->size = new_n << DPM_LG_CHUNK;
-	dpm_unlock(&a->lock);
-	return true;
-}
-
-/* ------------------------------------------------------------------------
  * Set-up, statistics.
  */
 
@@ -820,15 +727,6 @@ unsigned int arena_spare_chunks(struct arena *a)
 	n = a->spare != NULL;
 	dpm_unlock(&a->lock);
 	return n;
-}
-
-void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes)
-{
-	dpm_lock(&a->lock);
-	*nmalloc += a->huge_nmalloc;
-	*nfree += a->huge_nfree;
-	*bytes += a->huge_bytes;
-	dpm_unlock(&a->lock);
 }
 
 void arena_release_spare(struct arena *a)

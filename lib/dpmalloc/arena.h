@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "bitmap.h"
+#include "dpm_fp.h"
 #include "dpm_private.h"
 #include "size_class.h"
 
@@ -208,7 +209,7 @@ static inline uintptr_t arena_page_addr(const struct arena_chunk *chunk, size_t 
  */
 static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 {
-	return dpm_fp_region_start(mapbits, ptr);   /* dpmalloc.h */
+	return dpm_fp_region_start(mapbits, ptr);   /* dpm_fp.h */
 }
 
 /* Small: up to n regions of class binind into out[], under one bin lock.
@@ -235,8 +236,9 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all);
 /* Large: one object of class cls, or NULL + rte_errno = ENOMEM. */
 void *arena_malloc_large(struct arena *a, unsigned int cls);
 
-/* Large with alignment above the page: a bigger run trimmed at both ends. */
-void *arena_palloc_large(struct arena *a, size_t size, size_t align);
+/* Large class cls with alignment above the page: a run align - page bytes
+ * longer, trimmed at both ends (sc_classify() checked that it fits). */
+void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align);
 
 /* Large: free the object at pageind of chunk (validated by the caller). */
 void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
@@ -245,21 +247,11 @@ void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
  * behind). Returns true when done. */
 bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls);
 
-/* Huge: whole chunks of the arena's socket, aligned to align (>= chunk). */
-void *arena_malloc_huge(struct arena *a, size_t size, size_t align);
-
-/* Huge: free the object described by desc (validated by the caller). */
-void arena_dalloc_huge(struct chunk_desc *desc);
-
-/* Huge: shrink in place by giving back tail chunks. Returns true if done. */
-bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size);
-
 /* Statistics of one arena added to *out (small classes: bins; large
- * classes: runs), and huge counters. */
+ * classes: runs). */
 void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
 			   uint64_t *cur, uint64_t *curruns);
 /* Empty chunks the arena keeps against thrashing (0 or 1). */
 unsigned int arena_spare_chunks(struct arena *a);
-void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes);
 
 #endif /* DPM_ARENA_H */

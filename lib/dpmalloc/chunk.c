@@ -48,7 +48,7 @@ static struct chunk_socket chunk_sockets[RTE_MAX_NUMA_NODES];
 static size_t chunk_first_span, chunk_max_span;
 static uint64_t chunk_decay_cycles;
 
-void chunk_boot(const struct dpm_config *cfg)
+void chunk_boot(const struct chunk_config *cfg)
 {
 	chunk_first_span = DPM_ALIGN_UP(RTE_MAX(cfg->first_span_size, DPM_CHUNK), DPM_CHUNK);
 	chunk_max_span = DPM_ALIGN_UP(RTE_MAX(cfg->max_span_size, chunk_first_span), DPM_CHUNK);

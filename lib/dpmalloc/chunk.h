@@ -27,10 +27,11 @@
  *   bits:      0       1       1       0          (1 = free)
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dpmalloc.h"
+#include <rte_config.h>
 
 struct chunk_socket_stats {
 	uint64_t spans, spans_reserved, spans_returned;
@@ -38,8 +39,16 @@ struct chunk_socket_stats {
 	uint64_t chunks_used, enomem;
 };
 
+/* Span and limit settings (from struct dpm_config). */
+struct chunk_config {
+	size_t first_span_size;    /* first span of a socket */
+	size_t max_span_size;      /* spans grow up to this */
+	uint64_t span_decay_ms;    /* free spans go back after this; 0: never */
+	size_t socket_limit[RTE_MAX_NUMA_NODES];  /* bytes per socket; 0: no cap */
+};
+
 /* Remember the span and limit settings. */
-void chunk_boot(const struct dpm_config *cfg);
+void chunk_boot(const struct chunk_config *cfg);
 
 /*
  * nchunks contiguous chunks of socket_id aligned to align (a power of two,

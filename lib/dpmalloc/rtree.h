@@ -25,8 +25,8 @@
 
 #include <stdint.h>
 
+#include "dpm_fp.h"
 #include "dpm_private.h"
-#include "dpmalloc.h"
 
 struct chunk_desc;
 
@@ -35,8 +35,7 @@ struct chunk_desc;
 #define RTREE_ROOT_BITS (RTREE_KEY_BITS - RTREE_LEAF_BITS)
 #define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
 
-/* The tree is the public header's dpm_fp_rtree_root (its inline free reads
- * it); entries point at struct chunk_desc, seen there as dpm_fp_desc. */
+/* The tree is dpm_fp.h's dpm_fp_rtree_root (the inline free reads it); entries point at struct chunk_desc, seen there as dpm_fp_desc. */
 #define rtree_leaf dpm_fp_leaf
 #define rtree_root dpm_fp_rtree_root
 

@@ -10,12 +10,13 @@
 
 #include "base.h"
 #include "chunk.h"
-#include "dpm_state.h"
 #include "tcache.h"
 
 struct dpm_fp_tcache *dpm_fp_tcache_of[TCACHE_OF_LEN];
 
-/* dpmalloc.h mirrors the layout for its inline fast paths. */
+uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
+
+/* The inline fast paths see the tcache as dpm_fp.h's struct dpm_fp_tcache. */
 static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
 	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
@@ -63,19 +64,20 @@ static uint16_t tcache_small_capacity(unsigned int cls)
 	return (uint16_t)RTE_MAX(20u, RTE_MIN(200u, RTE_MAX(by_run, by_bytes)));
 }
 
-void tcache_boot(const struct dpm_config *cfg)
+void tcache_boot(bool enable, size_t max_size)
 {
 	unsigned int cls;
 
+	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
 	tcache_large_max = 0;
 	tcache_slots_total = 0;
-	if (!cfg->tcache_enable)
+	if (!enable)
 		return;
 	for (cls = 0; cls < sc_nclasses && cls < TCACHE_NBINS_MAX; cls++) {
 		size_t size = sc_class2size(cls);
 
-		if (cls >= SC_NBINS && size > cfg->tcache_max_size)
+		if (cls >= SC_NBINS && size > max_size)
 			break;
 		if (cls < SC_NBINS)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
@@ -92,12 +94,12 @@ unsigned int tcache_nbins(void)
 	return tcache_nbins_cfg;
 }
 
-static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id)
+static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, struct arena *a)
 {
 	memset(tc, 0, sizeof(*tc));
 	tc->lcore_id = lcore_id;
-	tc->socket_id = dpm_state.lcore_socket[lcore_id];
-	tc->arena = dpm_state.lcore_arena[lcore_id];
+	tc->socket_id = a->socket_id;
+	tc->arena = a;
 	tc->nbins = tcache_nbins_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
@@ -110,28 +112,24 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id)
 	}
 }
 
-struct tcache *tcache_get_hard(unsigned int lcore_id)
+struct tcache *tcache_create(unsigned int lcore_id, struct arena *a)
 {
 	struct tcache *tc;
 	void **slots;
 
-	if (tcache_nbins_cfg == 0 || lcore_id >= RTE_MAX_LCORE)
-		return NULL;
-	if (dpm_arena_choose(dpm_lcore_socket(lcore_id)) == NULL)  /* binds the lcore */
+	if (tcache_nbins_cfg == 0 || lcore_id >= RTE_MAX_LCORE || a == NULL)
 		return NULL;
 	pthread_mutex_lock(&tcache_create_lock);
 	tc = tcache_get(lcore_id);
 	if (tc == NULL) {
 		tc = tcache_spare[lcore_id];
 		if (tc == NULL) {
-			int socket = dpm_state.lcore_socket[lcore_id];
-
-			tc = base_alloc(socket, sizeof(*tc) + tcache_slots_total * sizeof(void *));
+			tc = base_alloc(a->socket_id, sizeof(*tc) + tcache_slots_total * sizeof(void *));
 			tcache_spare[lcore_id] = tc;
 		}
 		if (tc != NULL) {
 			slots = (void **)(tc + 1);
-			tcache_init(tc, slots, lcore_id);
+			tcache_init(tc, slots, lcore_id, a);
 			tcache_publish(lcore_id, tc);
 		}
 	}
@@ -224,7 +222,7 @@ static void tcache_remote_flush_to(struct tcache *tc, bool park)
 		per_socket[arena_chunk_of(tc->remote[i])->desc.socket_id]++;
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		if (per_socket[s] != 0)
-			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], per_socket[s], __ATOMIC_RELAXED);
+			__atomic_fetch_add(&tcache_cross[tc->socket_id][s], per_socket[s], __ATOMIC_RELAXED);
 	tc->nremote = 0;
 	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park ? RETURN_PARK : RETURN_RUNS);
 }
@@ -277,6 +275,20 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 		tcache_remote_flush(tc);
 }
 
+/* The inline fast paths' entries to the GC step (dpm_fp.h). */
+void dpm_tcache_event_hard(struct dpm_fp_tcache *tc)
+{
+	tcache_event_hard((struct tcache *)tc);
+}
+
+/* Returns the object, so that the inline malloc reaches it by a tail call
+ * and keeps no register across it. */
+void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p)
+{
+	tcache_event_hard((struct tcache *)tc);
+	return p;
+}
+
 void tcache_event_hard(struct tcache *tc)
 {
 	unsigned int cls = tc->gc_next;
@@ -304,6 +316,64 @@ void tcache_event_hard(struct tcache *tc)
 	chunk_decay_tick(tc->socket_id);
 }
 
+/*
+ * Objects taken so far by a bulk allocation wait in a list threaded through
+ * their first word (every object has at least 16 bytes), so that a failure
+ * can give them back without having written to the caller's array.
+ */
+static void *tcache_bulk_chain(void *head, void *obj)
+{
+	*(void **)obj = head;
+	return obj;
+}
+
+/* Small class through the tcache: the cached top of the stack, and the rest
+ * straight from the bin in batches, each under one lock. */
+unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	unsigned int need = n > tb->ncached ? n - tb->ncached : 0;
+	void *chain = NULL, *batch[64];
+	unsigned int got = 0, i;
+
+	while (got < need) {
+		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
+		unsigned int k = arena_bin_fill(tc->arena, cls, batch, want);
+
+		for (i = 0; i < k; i++)
+			chain = tcache_bulk_chain(chain, batch[i]);
+		got += k;
+		if (k < want)
+			break;
+	}
+	if (got < need) {
+		/* Give the partial batch back; the caller retries object by
+		 * object, where the socket policy (fallback) and the ENOMEM
+		 * count apply as for dpm_malloc(). */
+		while (chain != NULL) {
+			for (i = 0; i < RTE_DIM(batch) && chain != NULL; i++) {
+				batch[i] = chain;
+				chain = *(void **)chain;
+			}
+			arena_bin_flush(tc->arena, cls, batch, i, false);
+		}
+		rte_errno = ENOMEM;
+		return 0;
+	}
+	for (i = 0; i < need; i++) {
+		ptrs[i] = chain;
+		chain = *(void **)chain;
+	}
+	if (need > 0)
+		tb->ran_dry = 1;
+	tb->ncached -= n - need;
+	memcpy(ptrs + need, tb->avail + tb->ncached, (n - need) * sizeof(void *));
+	if (tb->ncached < tb->low_water)
+		tb->low_water = tb->ncached;
+	tb->nmalloc += n;
+	return n;
+}
+
 void tcache_flush_all(struct tcache *tc)
 {
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
@@ -313,16 +383,6 @@ void tcache_flush_all(struct tcache *tc)
 		tb->low_water = 0;
 	}
 	tcache_remote_flush_to(tc, false);
-	/* A full flush sends its objects straight to their runs and drains the
-	 * transfer caches, so that once every lcore that freed has flushed
-	 * (the last one after all the others stopped), every run and chunk can
-	 * be free again. */
-	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		struct dpm_socket *ds = &dpm_state.sockets[s];
-
-		for (unsigned int i = 0; ds->present && i < ds->narenas; i++)
-			arena_drain_all(ds->arenas[i]);
-	}
 }
 
 void tcache_destroy(unsigned int lcore_id)

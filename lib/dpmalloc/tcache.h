@@ -34,8 +34,8 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "dpm_fp.h"
 #include "dpm_private.h"
-#include "dpmalloc.h"
 #include "size_class.h"
 
 #define TCACHE_GC_INCR 228      /* events between two GC steps (jemalloc's) */
@@ -43,20 +43,12 @@
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
-/*
- * One class of one tcache is the public header's struct dpm_fp_bin (its
- * inline fast paths push and pop): a cache line of its own, 32-bit fields
- * so the easy paths need no partial-register moves.
- *   ncached, ncached_max  the stack's depth and capacity
- *   low_water             least ncached since the last GC visit
- *   lg_fill_div           a miss fills ncached_max >> lg_fill_div
- *   ran_dry               a miss happened since the last GC visit
- *   nmalloc, nfree        served to / taken from callers
- */
+/* One class of one tcache is dpm_fp.h's struct dpm_fp_bin: the inline fast
+ * paths push and pop it. */
 #define tcache_bin dpm_fp_bin
 
-/* The first cache line and the bins are what dpmalloc.h's struct
- * dpm_fp_tcache mirrors (checked in tcache.c). */
+/* The first cache line and the bins are dpm_fp.h's struct dpm_fp_tcache
+ * (checked in tcache.c). */
 struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
 	int32_t socket_id;
@@ -80,8 +72,8 @@ struct tcache {
  */
 #define TCACHE_OF_LEN (2 * RTE_MAX_LCORE)
 #define TCACHE_OF_MASK (TCACHE_OF_LEN - 1)
-/* The table is the public header's dpm_fp_tcache_of (its inline fast paths
- * index it), holding struct tcache pointers. */
+/* The table is dpm_fp.h's dpm_fp_tcache_of (the inline fast paths index
+ * it), holding struct tcache pointers. */
 extern DPM_HIDDEN struct tcache tcache_none;
 
 /* The lcore's tcache, or tcache_none. */
@@ -106,28 +98,16 @@ static inline struct tcache *tcache_get(unsigned int lcore_id)
 	return tc != &tcache_none ? tc : NULL;
 }
 
-/* Pop a cached object, or NULL on a miss. */
+/* Pop a cached object, or NULL on a miss (dpm_fp.h). */
 static inline void *tcache_alloc_easy(struct tcache_bin *tb)
 {
-	void *p;
-
-	if (unlikely(tb->ncached == 0))
-		return NULL;
-	p = tb->avail[--tb->ncached];
-	if (unlikely(tb->ncached < tb->low_water))
-		tb->low_water = tb->ncached;
-	tb->nmalloc++;
-	return p;
+	return dpm_fp_pop(tb);
 }
 
-/* Push a freed object; false when the stack is full. */
+/* Push a freed object; false when the stack is full (dpm_fp.h). */
 static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 {
-	if (unlikely(tb->ncached == tb->ncached_max))
-		return false;
-	tb->avail[tb->ncached++] = ptr;
-	tb->nfree++;
-	return true;
+	return dpm_fp_bin_push(tb, ptr);
 }
 
 /* Count one event; runs a GC step when due. */
@@ -138,8 +118,9 @@ static inline void tcache_event(struct tcache *tc)
 		tcache_event_hard(tc);
 }
 
-/* Set-up from the configuration (classes cached, capacities). */
-void tcache_boot(const struct dpm_config *cfg);
+/* Set-up from the configuration: enabled or not, the largest size cached
+ * (small classes always are). Clears the cross-socket counters. */
+void tcache_boot(bool enable, size_t max_size);
 
 /* Number of classes the tcache covers (0 when disabled). */
 unsigned int tcache_nbins(void);
@@ -147,9 +128,14 @@ unsigned int tcache_nbins(void);
 /* Size of the largest class the tcache covers (0 when disabled). */
 extern DPM_HIDDEN size_t tcache_large_max;
 
-/* The calling lcore's tcache, created on first use; NULL when the caller
- * is not an lcore, the tcache is disabled, or memory is short. */
-struct tcache *tcache_get_hard(unsigned int lcore_id);
+/* The tcache of lcore_id, bound to arena a (of the lcore's socket),
+ * created and published on first use; NULL when the tcache is disabled,
+ * the id is not an lcore's, or memory is short. */
+struct tcache *tcache_create(unsigned int lcore_id, struct arena *a);
+
+/* Frees by lcores of socket [from] of memory of socket [to]: added per
+ * batch (relaxed atomics), read by the statistics. */
+extern DPM_HIDDEN uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 
 /* Miss: fill the stack from the arena and pop one (small classes), or
  * allocate directly (large classes). */
@@ -161,11 +147,19 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
 /* Free of another socket's memory: buffered, sent home in batches. */
 void tcache_dalloc_remote(struct tcache *tc, void *ptr);
 
-/* Give every cached object back (and the remote buffer). */
+/* Small class cls: n objects into ptrs, the cached top of the stack and
+ * the rest straight from the bin in batches, each under one lock. All or
+ * nothing: n, or 0 with rte_errno = ENOMEM (nothing taken). */
+unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n);
+
+/* Give every cached object back (and the remote buffer), straight to their
+ * runs. Objects parked in transfer caches stay there: drain the arenas
+ * (arena_drain_all()) for a full flush. */
 void tcache_flush_all(struct tcache *tc);
 
-/* Flush and unpublish the tcache of lcore_id (lcore unregistration, fini).
- * The memory is kept for the next thread taking that lcore id. */
+/* Flush (as tcache_flush_all()) and unpublish the tcache of lcore_id
+ * (lcore unregistration, fini). The memory is kept for the next thread
+ * taking that lcore id. */
 void tcache_destroy(unsigned int lcore_id);
 
 /* Destroy every tcache and forget the spare memory (shutdown). */

@@ -5,6 +5,8 @@
 /* Spans and free chunks of a socket, on the anonymous zone source (spans
  * are mapped but never touched, so a 16 GiB footprint costs nothing). */
 
+#include <string.h>
+
 #include <criterion/criterion.h>
 
 #include "base.h"
@@ -12,15 +14,23 @@
 #include "dpm_private.h"
 #include "zone.h"
 
-static struct dpm_config cfg;
+static struct chunk_config cfg;
+
+/* dpm_config_defaults()' span settings. */
+static void chunk_config_defaults(struct chunk_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->first_span_size = (size_t)2 << 20;
+	c->max_span_size = (size_t)1 << 30;
+	c->span_decay_ms = 5000;
+}
 
 static void setup(void)
 {
-	dpm_config_defaults(&cfg);
-	cfg.zone_source = DPM_ZONE_ANON;
+	chunk_config_defaults(&cfg);
 	cfg.span_decay_ms = 0;
 	cfg.first_span_size = (size_t)32 << 20;   /* room for several chunks per span */
-	zone_select(DPM_ZONE_ANON);
+	zone_select(&zone_anon_ops);
 	chunk_boot(&cfg);
 }
 
@@ -96,8 +106,7 @@ Test(chunk, a_16_gib_footprint_takes_well_under_100_spans)
 
 	/* with the default span sizes */
 	chunk_fini();
-	dpm_config_defaults(&cfg);
-	cfg.zone_source = DPM_ZONE_ANON;
+	chunk_config_defaults(&cfg);
 	chunk_boot(&cfg);
 
 	while (total < ((size_t)16 << 30)) {

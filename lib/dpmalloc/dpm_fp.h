@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_FP_H
+#define DPM_FP_H
+
+/*
+ * @internal
+ * The fast paths' layout: the bottom of the module stack.
+ *
+ * Everything the cache-hit halves of dpm_malloc(), dpm_free() and
+ * dpm_free_sized() touch is defined here and only here: the tcache's
+ * visible part and its bins, the chunk descriptor's first bytes, the page
+ * map word, the radix-tree leaf and the class tables. The library's modules
+ * (size_class, rtree, arena, tcache) build their structures on these
+ * definitions and include this header directly; dpmalloc.h includes it for
+ * its inline functions, which is why it is installed. It is not API: it
+ * changes with DPM_VERSION, and code compiled against one version's header
+ * runs with that version's library only. Each module that owns a mirrored
+ * value checks it at build time (static_assert in arena.c, rtree.c,
+ * size_class.c and tcache.c).
+ *
+ * Nothing here includes another dpmalloc header but the build
+ * configuration.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_lcore.h>
+
+#include "dpm_build_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DPM_FP_LG_PAGE 12
+#define DPM_FP_SMALL_MAX 14336
+#define DPM_FP_NBINS 35
+#define DPM_FP_LOOKUP_LEN (DPM_FP_SMALL_MAX / 16 + 1)
+#define DPM_FP_TCACHE_OF_MASK (2 * RTE_MAX_LCORE - 1)
+#define DPM_FP_RTREE_KEY_BITS (48 - DPM_LG_CHUNK)
+#define DPM_FP_RTREE_LEAF_BITS (DPM_FP_RTREE_KEY_BITS / 2)
+#define DPM_FP_RTREE_ROOT_BITS (DPM_FP_RTREE_KEY_BITS - DPM_FP_RTREE_LEAF_BITS)
+/* Page map word (see arena.h): bits 0-2 state, 3-10 class, and for small
+ * runs 16-31 the page's phase in its run. */
+#define DPM_FP_PM_SMALL 3u
+/* Offset of the page map in an arena chunk (after the descriptor). */
+#define DPM_FP_MAP_OFFSET 64
+
+/*
+ * One size class of a tcache: a stack of cached objects.
+ *   ncached, ncached_max  the stack's depth and capacity
+ *   low_water             least ncached since the last GC visit
+ *   lg_fill_div           a miss fills ncached_max >> lg_fill_div
+ *   ran_dry               a miss happened since the last GC visit
+ *   nmalloc, nfree        served to / taken from callers
+ * A cache line of its own, 32-bit fields so the easy paths need no
+ * partial-register moves.
+ */
+struct dpm_fp_bin {
+	uint32_t ncached;
+	uint32_t ncached_max;
+	uint32_t low_water;
+	uint8_t lg_fill_div;
+	uint8_t ran_dry;
+	void **avail;
+	uint64_t nmalloc;
+	uint64_t nfree;
+} __rte_cache_aligned;
+
+/* The part of a tcache the fast paths see: tcache.h's struct tcache starts
+ * with these fields and ends with the bins. */
+struct dpm_fp_tcache {
+	int32_t gc_ticker;
+	int32_t socket_id;
+	uint8_t private_[RTE_CACHE_LINE_SIZE - 8];
+	struct dpm_fp_bin bins[];
+};
+
+/* The part of a chunk descriptor the fast paths see (arena.h's struct
+ * chunk_desc). */
+struct dpm_fp_desc {
+	uint8_t private_[28];
+	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
+};
+
+/* A radix-tree leaf (rtree.h). */
+struct dpm_fp_leaf {
+	const struct dpm_fp_desc *entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
+};
+
+/* Exact division by a region size (see div.h). */
+struct dpm_fp_div {
+	uint32_t reg_size;
+	uint32_t magic;
+};
+
+/* The library is built with hidden visibility; inline code compiled into
+ * programs reaches these. */
+#pragma GCC visibility push(default)
+
+/* Per lcore id & DPM_FP_TCACHE_OF_MASK; never NULL (tcache.c). */
+extern struct dpm_fp_tcache *dpm_fp_tcache_of[2 * RTE_MAX_LCORE];
+/* Size class by (size + 15) / 16, for small sizes (size_class.c). */
+extern uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
+/* Radix tree root: chunk address -> descriptor (rtree.c). */
+extern struct dpm_fp_leaf *dpm_fp_rtree_root[(size_t)1 << DPM_FP_RTREE_ROOT_BITS];
+/* Region size and division magic per small class (size_class.c). */
+extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
+
+/* The GC step of a tcache (tcache.c). */
+void dpm_tcache_event_hard(struct dpm_fp_tcache *tc);
+/* The same, returning p so that a pop can reach it by a tail call. */
+void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
+
+#pragma GCC visibility pop
+
+/* Size class of a small size: arithmetic when the compiler knows the size
+ * (folded away), the table otherwise. */
+static __rte_always_inline unsigned int
+dpm_fp_class(size_t size)
+{
+	if (__builtin_constant_p(size)) {
+		unsigned int x;
+
+		if (size <= 128)
+			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
+		x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
+		return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
+	}
+	return dpm_fp_class_lookup[(size + 15) >> 4];
+}
+
+/* The calling lcore's tcache (a never-written empty one for threads
+ * without). */
+static __rte_always_inline struct dpm_fp_tcache *
+dpm_fp_tcache_self(void)
+{
+	return dpm_fp_tcache_of[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
+}
+
+/* Pop from a class stack; NULL when empty. */
+static __rte_always_inline void *
+dpm_fp_pop(struct dpm_fp_bin *tb)
+{
+	uint32_t n = tb->ncached;
+	void *p;
+
+	if (unlikely(n == 0))
+		return NULL;
+	p = tb->avail[--n];
+	tb->ncached = n;
+	if (unlikely(n < tb->low_water))
+		tb->low_water = n;
+	tb->nmalloc++;
+	return p;
+}
+
+/* Push onto a class stack; false when full. */
+static __rte_always_inline bool
+dpm_fp_bin_push(struct dpm_fp_bin *tb, void *ptr)
+{
+	uint32_t n = tb->ncached;
+
+	if (unlikely(n == tb->ncached_max))
+		return false;
+	tb->avail[n] = ptr;
+	tb->ncached = n + 1;
+	tb->nfree++;
+	return true;
+}
+
+/* Push and count the event; false when full. */
+static __rte_always_inline int
+dpm_fp_push(struct dpm_fp_tcache *tc, unsigned int cls, void *ptr)
+{
+	if (!dpm_fp_bin_push(&tc->bins[cls], ptr))
+		return 0;
+	if (unlikely(--tc->gc_ticker == 0))
+		dpm_tcache_event_hard(tc);
+	return 1;
+}
+
+/* Whether ptr starts a region, from its page-map word. */
+static __rte_always_inline int
+dpm_fp_region_start(uint32_t bits, const void *ptr)
+{
+	const struct dpm_fp_div *d = &dpm_fp_region_div[(bits >> 3) & 0xff];
+	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
+
+	return (uint32_t)(((uint64_t)diff * d->magic) >> 32) * d->reg_size == diff;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPM_FP_H */
