@@ -175,6 +175,9 @@ static int arena_chunk_add_locked(struct arena *a)
 
 	if (chunk == NULL)
 		return -ENOMEM;
+	/* Watched builds: no page is live until handed out; the header is. */
+	DPM_FP_POISON(chunk, DPM_CHUNK);
+	DPM_FP_UNPOISON(chunk, arena_map_bias << DPM_LG_PAGE);
 	arena_chunk_init(a, chunk);
 	if (rtree_set(chunk, 1, &chunk->desc, a->socket_id) != 0) {
 		chunk_dealloc(a->socket_id, chunk, 1);

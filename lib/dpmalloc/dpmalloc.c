@@ -93,6 +93,15 @@ void (dpm_free_sized)(void *ptr, size_t size)
 }
 
 /* ------------------------------------------------------------------------
+ * Watched builds (ASan, junk; see dpm_fp.h): hooks where an object is
+ * handed to a caller or taken back, on the hard paths, which are the only
+ * paths such builds take. Compiled out otherwise.
+ */
+static const bool dpm_watch = DPM_FP_ASAN || DPM_JUNK;
+
+static void dpm_watch_alloc(void *p);
+
+/* ------------------------------------------------------------------------
  * Allocation, hard half.
  */
 
@@ -183,6 +192,8 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 			rte_errno = ENOMEM;
 		}
 	}
+	if (dpm_watch && p != NULL)
+		dpm_watch_alloc(p);
 	if (p != NULL && zero)
 		memset(p, 0, size);
 	return p;
@@ -195,7 +206,8 @@ void *dpm_malloc_hard(size_t size)
 	/* Large classes the tcache holds (above the inline path's small
 	 * sizes): a hit needs none of what follows. tcache_none's stacks are
 	 * empty, so threads without a tcache fall through. */
-	if (size > SC_SMALL_MAX && size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED)) {
+	if (!dpm_watch && size > SC_SMALL_MAX &&
+	    size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED)) {
 		struct tcache *tc = tcache_lookup(rte_lcore_id());
 		void *p = tcache_alloc_easy(&tc->bins[sc_size2class_compute(size)]);
 
@@ -340,6 +352,48 @@ static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj, bool freeing)
 	}
 }
 
+/* Usable bytes of a live object (watched builds only: a look-up). */
+static size_t dpm_watch_usable(const void *p)
+{
+	struct dpm_obj obj;
+
+	return dpm_obj_lookup(p, &obj, false) == 0 ? obj.usable : 0;
+}
+
+/* Handed to a caller: addressable, and junk-filled in junk builds. */
+static void dpm_watch_alloc(void *p)
+{
+	size_t usable = dpm_watch_usable(p);
+
+	DPM_FP_UNPOISON(p, usable);
+	if (DPM_JUNK)
+		memset(p, DPM_JUNK_ALLOC, usable);
+}
+
+/* Taken back (wherever it goes next: a tcache, a transfer cache, its run,
+ * free pages or chunks): junk-filled, then poisoned. */
+static void dpm_watch_free(void *p, size_t usable)
+{
+	if (DPM_JUNK)
+		memset(p, DPM_JUNK_FREE, usable);
+	DPM_FP_POISON(p, usable);
+}
+
+/* Resized in place from old usable bytes: the tail given up is treated as
+ * freed, a tail gained as allocated. */
+static void dpm_watch_resize(void *p, size_t old)
+{
+	size_t usable = dpm_watch_usable(p);
+
+	if (usable < old) {
+		dpm_watch_free((char *)p + usable, old - usable);
+	} else {
+		DPM_FP_UNPOISON(p, usable);
+		if (DPM_JUNK)
+			memset((char *)p + old, DPM_JUNK_ALLOC, usable - old);
+	}
+}
+
 /* A validated object goes back: through the tcache when the caller has one
  * and the memory is of its socket, else to the owning arena. */
 static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
@@ -347,6 +401,8 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 	struct tcache *tc = dpm_tcache_self();
 	struct chunk_desc *desc = obj->desc;
 
+	if (dpm_watch)
+		dpm_watch_free(ptr, obj->usable);
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && __atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE))
 		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && desc->socket_id != tc->socket_id && obj->cls >= tc->nbins) {
@@ -431,14 +487,20 @@ void *dpm_realloc(void *ptr, size_t size)
 		return NULL;
 	}
 	if (obj.cls == SC_CLASS_HUGE) {
-		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize))
+		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize)) {
+			if (dpm_watch)
+				dpm_watch_resize(ptr, obj.usable);
 			return ptr;
+		}
 	} else if (req.kind != SC_KIND_HUGE) {
 		if (req.cls == obj.cls)
 			return ptr;
 		if (req.kind == SC_KIND_LARGE && obj.cls >= SC_NBINS &&
-		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls))
+		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls)) {
+			if (dpm_watch)
+				dpm_watch_resize(ptr, obj.usable);
 			return ptr;
+		}
 	}
 	p = dpm_alloc(obj.desc->socket_id, size, 1, false);
 	if (p == NULL)
@@ -482,7 +544,7 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
 		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && size <= SC_SMALL_MAX &&
-	    tcache_alloc_bulk(tc, sc_size2class_lookup(size), ptrs, n) == n)
+	    !dpm_watch && tcache_alloc_bulk(tc, sc_size2class_lookup(size), ptrs, n) == n)
 		return n;
 
 	for (i = 0; i < n; i++) {
@@ -538,6 +600,8 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 			dpm_obj_free(ptrs[i], &obj);
 			continue;
 		}
+		if (dpm_watch)
+			dpm_watch_free(ptrs[i], obj.usable);
 		batch[k++] = ptrs[i];
 		if (k == RTE_DIM(batch)) {
 			tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED);

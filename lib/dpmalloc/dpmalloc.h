@@ -509,7 +509,7 @@ dpm_malloc_inline(size_t size)
 {
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
-	if (likely(size <= DPM_FP_SMALL_MAX)) {
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_FP_WATCH)) {
 		void *p = dpm_fp_pop(&tc->bins[dpm_fp_class(size)]);
 
 		if (likely(p != NULL)) {
@@ -530,7 +530,7 @@ dpm_free_inline(void *ptr)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
-	if (likely((key >> DPM_FP_RTREE_KEY_BITS) == 0 && !DPM_DEBUG_CHECKS)) {
+	if (likely((key >> DPM_FP_RTREE_KEY_BITS) == 0 && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH)) {
 		const struct dpm_fp_leaf *leaf = __atomic_load_n(
 			&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
 		const struct dpm_fp_desc *desc = __atomic_load_n(
@@ -561,7 +561,7 @@ dpm_free_sized_inline(void *ptr, size_t size)
 {
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
-	if (likely(ptr != NULL && size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS)) {
+	if (likely(ptr != NULL && size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH)) {
 		uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
 		const struct dpm_fp_desc *desc = (const struct dpm_fp_desc *)chunk;
 		unsigned int cls = dpm_fp_class(size);
