@@ -139,6 +139,10 @@ static void *dpm_alloc_socket_once(int socket_id, const struct sc_request *req)
 
 		if (p == NULL)
 			p = tcache_alloc_hard(tc, req->cls);
+		/* GC steps count these as the inline pops count theirs (all
+		 * allocations, in builds whose inline paths step aside). */
+		if (p != NULL)
+			tcache_event(tc);
 		return p;
 	}
 	struct arena *a = dpm_arena_choose(socket_id);

@@ -342,6 +342,10 @@ void tcache_event_hard(struct tcache *tc)
 {
 	unsigned int cls = tc->gc_next;
 	struct tcache_bin *tb = &tc->bins[cls];
+	/* A GC step runs inside a caller's malloc or free, which must not
+	 * see what the step's own calls (a span given back) leave in
+	 * rte_errno. */
+	int saved_errno = rte_errno;
 
 	tc->gc_ticker = TCACHE_GC_INCR;
 	tc->gc_next = cls + 1 < tc->nbins ? cls + 1 : 0;
@@ -363,6 +367,7 @@ void tcache_event_hard(struct tcache *tc)
 	tcache_remote_flush(tc);
 	arena_decay_spare(tc->arena);
 	chunk_decay_tick(tc->socket_id);
+	rte_errno = saved_errno;
 }
 
 /*
