@@ -386,16 +386,16 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		struct tcache_bin *tb = &tc->bins[obj->cls];
 
 		if (dpm_debug_checks) {
-			for (unsigned int i = 0; i < tb->ncached; i++) {
-				if (tb->avail[i] == ptr) {
+			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
+				if (tcache_bin_obj(tb, i) == ptr) {
 					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
 					return;
 				}
 			}
 		}
+		/* As on the easy path, a free ticks no GC unless it flushes. */
 		if (!tcache_dalloc_easy(tb, ptr))
 			tcache_dalloc_hard(tc, obj->cls, ptr);
-		tcache_event(tc);
 		return;
 	}
 	if (obj->cls < SC_NBINS)
