@@ -241,10 +241,12 @@ void dpm_free(void *ptr);
 /**
  * Free an object whose allocation size the caller knows.
  *
- * Faster than dpm_free(): the size class comes from size, so no ownership
- * look-up is done beyond the chunk header. ptr must come from dpmalloc and
- * size must be the size passed when it was allocated (or any size with the
- * same class). NULL is a no-op.
+ * Faster than dpm_free(): the size class comes from size and is checked
+ * against the page map instead of read from it. Ownership is checked as by
+ * dpm_free() (the radix tree, never bytes the caller could have written),
+ * and a foreign or interior pointer is refused the same way. size should
+ * be the size passed when ptr was allocated (or any size with the same
+ * class); another size takes dpm_free()'s path. NULL is a no-op.
  */
 void dpm_free_sized(void *ptr, size_t size);
 
@@ -512,8 +514,8 @@ dpm_free_inline(void *ptr)
 }
 
 /** @internal dpm_free_sized(): as dpm_free(), the page map checked against
- * the class of size instead of read for it (a wrong size goes to the
- * validating path). */
+ * the class of size instead of read for it (anything else, a wrong size
+ * included, goes to dpm_free()'s validating hard path). */
 static __rte_always_inline void
 dpm_free_sized_inline(void *ptr, size_t size)
 {
@@ -530,7 +532,7 @@ dpm_free_sized_inline(void *ptr, size_t size)
 			   dpm_fp_region_start_cls(bits, ptr, cls) && dpm_fp_push(&tc->bins[cls], ptr)))
 			return;
 	}
-	dpm_free_inline(ptr);
+	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }
 
 #ifndef DPM_NO_INLINE
