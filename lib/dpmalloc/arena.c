@@ -555,6 +555,7 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 	struct arena_chunk *chunk;
 	size_t p;
 
+	DPM_ASSERT(cls >= SC_NBINS);
 	a = arena_large_of(a);
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, npages, &p);
@@ -571,21 +572,18 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 	return (void *)arena_page_addr(chunk, p);
 }
 
-void *arena_palloc_large(struct arena *a, size_t size, size_t align)
+void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align)
 {
 	/* Runs hold whole large classes (so usable size, statistics and
-	 * in-place realloc agree on the class), even for a small size. */
-	unsigned int cls = sc_size2class(RTE_MAX(size, SC_SMALL_MAX + 1));
+	 * in-place realloc agree on the class), even for a small size;
+	 * sc_classify() chose a class whose trimmed run fits a chunk. */
 	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
 	size_t align_pages = align >> DPM_LG_PAGE;
 	size_t total = npages + align_pages - 1;
 	struct arena_chunk *chunk;
 	size_t p, q, lead, trail;
 
-	if (total > arena_usable_pages) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	DPM_ASSERT(cls >= SC_NBINS && align > DPM_PAGE && total <= arena_usable_pages);
 	a = arena_large_of(a);
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, total, &p);

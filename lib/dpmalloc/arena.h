@@ -244,8 +244,9 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all);
 /* Large: one object of class cls, or NULL + rte_errno = ENOMEM. */
 void *arena_malloc_large(struct arena *a, unsigned int cls);
 
-/* Large with alignment above the page: a bigger run trimmed at both ends. */
-void *arena_palloc_large(struct arena *a, size_t size, size_t align);
+/* Large class cls with alignment above the page: a run align - page bytes
+ * longer, trimmed at both ends (sc_classify() checked that it fits). */
+void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align);
 
 /* Large: free the object at pageind of chunk (validated by the caller). */
 void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
