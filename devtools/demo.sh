@@ -73,30 +73,43 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Read the telemetry once the dpm phase has run for a second: what a
-# monitoring client sees of a running program.
+# Read the telemetry a few hundred milliseconds into the dpm phase, as a
+# monitoring client (dpdk-telemetry.py -f PREFIX) would: one client
+# polling /pkt_fwd/stats until the dpm phase runs, then /dpmalloc/socket,0.
 query_telemetry() {
-	local i reply
-	for i in $(seq 150); do
-		sleep 0.2
-		[ -S "$runtime_dir/dpdk_telemetry.v2" ] || continue
-		reply=$(echo /pkt_fwd/stats |
-			python3 /usr/bin/dpdk-telemetry.py -f "$prefix" 2>/dev/null |
-			grep -E '^\{' || true)
-		case "$reply" in
-		*'"alloc": "dpm"'*'"phase_ms": '[1-9][0-9][0-9][0-9]*) ;;
-		*) continue ;;
-		esac
-		{
-			echo "$reply"
-			echo /dpmalloc/socket,0 |
-				python3 /usr/bin/dpdk-telemetry.py -f "$prefix" 2>/dev/null |
-				grep -E '^\{'
-		} >"$telemetry_out" || true
-		return 0
-	done
+	python3 - "$runtime_dir/dpdk_telemetry.v2" >"$telemetry_out" 2>/dev/null <<'PY'
+import json
+import socket
+import sys
+import time
+
+
+def query(cmd):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    s.recv(16384)                          # the greeting
+    s.send(cmd.encode())
+    reply = s.recv(65536).decode()
+    s.close()
+    return reply
+
+
+deadline = time.time() + 60
+while time.time() < deadline:
+    time.sleep(0.05)
+    try:
+        stats = query("/pkt_fwd/stats")
+        phase = json.loads(stats)["/pkt_fwd/stats"]
+    except (OSError, ValueError, KeyError, TypeError):
+        continue
+    if phase and phase["alloc"] == "dpm" and phase["phase_ms"] >= 300:
+        # printed as dpdk-telemetry.py prints them
+        print(json.dumps(json.loads(stats)))
+        print(json.dumps(json.loads(query("/dpmalloc/socket,0"))))
+        break
+PY
 }
-if [ -f /usr/bin/dpdk-telemetry.py ]; then
+if command -v python3 >/dev/null; then
 	query_telemetry </dev/null &
 	query_pid=$!
 fi
@@ -110,7 +123,7 @@ if [ -n "$query_pid" ]; then
 	query_pid=
 	if [ -s "$telemetry_out" ]; then
 		echo
-		echo "telemetry read while the dpm phase ran (dpdk-telemetry.py -f $prefix):"
+		echo "telemetry read while the dpm phase ran (what dpdk-telemetry.py -f $prefix shows):"
 		cat "$telemetry_out"
 	fi
 fi

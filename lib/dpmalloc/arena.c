@@ -4,7 +4,8 @@
 
 /*
  * Arenas: bins and small runs first (the paths tcache fills and flushes
- * take), then run allocation and coalescing, then large and huge objects.
+ * take), then run allocation and coalescing, then large objects (huge ones
+ * are huge.c's).
  */
 
 #include <assert.h>
@@ -21,10 +22,35 @@
 size_t arena_map_bias;
 size_t arena_usable_pages;
 
+/* Per socket, the arena whose chunks hold every large run (the socket's
+ * first arena), or NULL: each arena keeps its own (see arena_large_of). */
+static struct arena *arena_large[RTE_MAX_NUMA_NODES];
+
 /* dpmalloc.h's inline free reads the descriptor and the page map. */
 static_assert(offsetof(struct chunk_desc, arena_socket) == offsetof(struct dpm_fp_desc, arena_socket) &&
 	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL,
 	      "fast-path mirror of the chunk header");
+
+/* Transfer-cache slots of a class: BIN_XFER_BYTES of objects, a power of
+ * two within [BIN_XFER_MIN, BIN_XFER_MAX]. */
+static uint32_t bin_xfer_slots(unsigned int binind)
+{
+	uint32_t by_bytes = (uint32_t)(BIN_XFER_BYTES / sc_bin_info[binind].reg_size);
+
+	return rte_align32prevpow2(RTE_MAX((uint32_t)BIN_XFER_MIN, RTE_MIN((uint32_t)BIN_XFER_MAX, by_bytes)));
+}
+
+/* The transfer cache's ring, from base, at the bin's first fill (so that a
+ * class's metadata is all there once it has been used). Called with the bin
+ * lock; stays NULL when base is out of memory (batches then go to runs). */
+static void arena_bin_xfer_init(struct arena *a, struct bin *bin, unsigned int binind)
+{
+	uint32_t slots = bin_xfer_slots(binind);
+
+	bin->xfer = base_alloc(a->socket_id, slots * sizeof(void *));
+	bin->xfer_mask = slots - 1;
+	bin->xfer_first = 0;
+}
 
 /* ------------------------------------------------------------------------
  * Pairing heap of runs ordered by address (metadata addresses increase with
@@ -171,7 +197,7 @@ static int arena_chunk_add_locked(struct arena *a)
 	if (chunk == NULL)
 		return -ENOMEM;
 	arena_chunk_init(a, chunk);
-	if (rtree_set(chunk, 1, &chunk->desc, a->socket_id) != 0) {
+	if (rtree_set_arena(chunk, a->socket_id) != 0) {
 		chunk_dealloc(a->socket_id, chunk, 1);
 		return -ENOMEM;
 	}
@@ -322,12 +348,16 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	unsigned int got = 0;
 
 	dpm_lock(&bin->lock);
-	/* Flushed batches first: a copy, no run metadata. */
+	if (unlikely(bin->xfer == NULL))
+		arena_bin_xfer_init(a, bin, binind);
+	/* Flushed batches first, oldest first: a copy, no run metadata. */
 	if (bin->nxfer > 0) {
 		unsigned int take = RTE_MIN(n, bin->nxfer);
 
 		for (; got < take; got++)
-			out[n - 1 - got] = bin->xfer[--bin->nxfer];
+			out[got] = bin->xfer[(bin->xfer_first + got) & bin->xfer_mask];
+		bin->xfer_first = (bin->xfer_first + take) & bin->xfer_mask;
+		bin->nxfer -= take;
 		if (bin->nxfer < bin->xfer_low)
 			bin->xfer_low = bin->nxfer;
 	}
@@ -345,8 +375,7 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 			unsigned int idx = bitmap_take_first(run->bitmap);
 
 			run->nfree--;
-			out[n - 1 - got] = (void *)(base + (uintptr_t)idx * bi->reg_size);
-			got++;
+			out[got++] = (void *)(base + (uintptr_t)idx * bi->reg_size);
 		}
 	}
 	bin->nmalloc += got;
@@ -354,12 +383,8 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	bin->nfills++;
 	dpm_unlock(&bin->lock);
 
-	if (got < n) {
-		/* Keep the lowest addresses at the top of the caller's stack. */
-		if (got > 0)
-			memmove(out, out + (n - got), got * sizeof(*out));
+	if (got < n)
 		rte_errno = ENOMEM;
-	}
 	return got;
 }
 
@@ -424,7 +449,7 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 static bool arena_bin_parked_locked(const struct bin *bin, const void *ptr)
 {
 	for (unsigned int i = 0; i < bin->nxfer; i++)
-		if (bin->xfer[i] == ptr)
+		if (bin->xfer[(bin->xfer_first + i) & bin->xfer_mask] == ptr)
 			return true;
 	return false;
 }
@@ -455,9 +480,10 @@ void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *pt
 
 	dpm_lock(&bin->lock);
 	if (unlikely(bin->xfer == NULL))
-		bin->xfer = base_alloc(a->socket_id, BIN_XFER_MAX * sizeof(void *));
-	if (bin->xfer != NULL && bin->nxfer + n <= BIN_XFER_MAX) {
-		memcpy(bin->xfer + bin->nxfer, ptrs, n * sizeof(void *));
+		arena_bin_xfer_init(a, bin, binind);
+	if (bin->xfer != NULL && bin->nxfer + n <= bin->xfer_mask + 1) {
+		for (unsigned int i = 0; i < n; i++)
+			bin->xfer[(bin->xfer_first + bin->nxfer + i) & bin->xfer_mask] = ptrs[i];
 		bin->nxfer += n;
 		bin->nfree += n;
 		bin->curregs -= n;
@@ -480,11 +506,10 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)
 		return;
 	dpm_lock(&bin->lock);
 	n = all ? bin->nxfer : bin->xfer_low - bin->xfer_low / 4;
-	/* The oldest sit at the bottom of the stack. */
+	/* The oldest first. */
 	for (unsigned int i = 0; i < n; i++)
-		arena_bin_dalloc_locked(a, bin, bi, bin->xfer[i], false);
-	if (n > 0)
-		memmove(bin->xfer, bin->xfer + n, (bin->nxfer - n) * sizeof(void *));
+		arena_bin_dalloc_locked(a, bin, bi, bin->xfer[(bin->xfer_first + i) & bin->xfer_mask], false);
+	bin->xfer_first = (bin->xfer_first + n) & bin->xfer_mask;
 	bin->nxfer -= n;
 	bin->xfer_low = bin->nxfer;
 	dpm_unlock(&bin->lock);
@@ -506,12 +531,32 @@ static struct large_stats *arena_lstats(struct arena *a, size_t size)
 	return &a->lstats[sc_size2class(size) - SC_NBINS];
 }
 
+/*
+ * The arena that serves a large run for a. Large runs (14 KiB - 1.75 MiB)
+ * come and go far less often than small regions, but each is a big share
+ * of a chunk: spread over one arena per lcore, the pages freed by one
+ * lcore's large objects sat unused in its chunks while the next lcore's
+ * arena took new chunks (measured: 8 arenas, two thirds of their pages
+ * free). With one arena per socket for them, every freed page serves the
+ * next large run of any lcore, for one lock per large allocation or free
+ * shared by the socket's lcores (tcaches still cache classes up to
+ * tcache_max_size).
+ */
+static inline struct arena *arena_large_of(struct arena *a)
+{
+	struct arena *l = arena_large[a->socket_id];
+
+	return l != NULL ? l : a;
+}
+
 void *arena_malloc_large(struct arena *a, unsigned int cls)
 {
 	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
 	struct arena_chunk *chunk;
 	size_t p;
 
+	DPM_ASSERT(cls >= SC_NBINS);
+	a = arena_large_of(a);
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, npages, &p);
 	if (chunk != NULL) {
@@ -527,21 +572,19 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 	return (void *)arena_page_addr(chunk, p);
 }
 
-void *arena_palloc_large(struct arena *a, size_t size, size_t align)
+void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align)
 {
 	/* Runs hold whole large classes (so usable size, statistics and
-	 * in-place realloc agree on the class), even for a small size. */
-	unsigned int cls = sc_size2class(RTE_MAX(size, SC_SMALL_MAX + 1));
+	 * in-place realloc agree on the class), even for a small size;
+	 * sc_classify() chose a class whose trimmed run fits a chunk. */
 	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
 	size_t align_pages = align >> DPM_LG_PAGE;
 	size_t total = npages + align_pages - 1;
 	struct arena_chunk *chunk;
 	size_t p, q, lead, trail;
 
-	if (total > arena_usable_pages) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	DPM_ASSERT(cls >= SC_NBINS && align > DPM_PAGE && total <= arena_usable_pages);
+	a = arena_large_of(a);
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, total, &p);
 	if (chunk != NULL) {
@@ -631,98 +674,6 @@ bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsi
 }
 
 /* ------------------------------------------------------------------------
- * Huge objects: whole chunks, each mapped in the radix tree to one
- * descriptor, so interior pointers are recognised as ours (and refused by
- * free) and the object's start is desc->addr.
- */
-
-void *arena_malloc_huge(struct arena *a, size_t size, size_t align)
-{
-	size_t nchunks = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
-	struct chunk_desc *desc;
-	void *addr;
-
-	if (size > SIZE_MAX - DPM_CHUNK || nchunks == 0) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
-	dpm_lock(&a->lock);
-	desc = a->huge_spare;
-	if (desc != NULL)
-		a->huge_spare = desc->next;
-	dpm_unlock(&a->lock);
-	if (desc == NULL) {
-		desc = base_alloc(a->socket_id, sizeof(*desc));
-		if (desc == NULL) {
-			rte_errno = ENOMEM;
-			return NULL;
-		}
-	}
-	addr = chunk_alloc(a->socket_id, nchunks, RTE_MAX(align, DPM_CHUNK));
-	if (addr != NULL) {
-		desc->arena = a;
-		desc->addr = addr;
-		desc->size = nchunks << DPM_LG_CHUNK;
-		desc->socket_id = a->socket_id;
-		desc->arena_socket = -1;
-		desc->kind = CHUNK_HUGE;
-		desc->next = NULL;
-		if (rtree_set(addr, nchunks, desc, a->socket_id) != 0) {
-			rtree_set(addr, nchunks, NULL, a->socket_id);
-			chunk_dealloc(a->socket_id, addr, nchunks);
-			addr = NULL;
-		}
-	}
-	dpm_lock(&a->lock);
-	if (addr != NULL) {
-		a->huge_nmalloc++;
-		a->huge_bytes += desc->size;
-	} else {
-		desc->next = a->huge_spare;
-		a->huge_spare = desc;
-	}
-	dpm_unlock(&a->lock);
-	if (addr == NULL)
-		rte_errno = ENOMEM;
-	return addr;
-}
-
-void arena_dalloc_huge(struct chunk_desc *desc)
-{
-	struct arena *a = desc->arena;
-	size_t nchunks = desc->size >> DPM_LG_CHUNK;
-	void *addr = desc->addr;
-
-	rtree_set(addr, nchunks, NULL, a->socket_id);
-	chunk_dealloc(a->socket_id, addr, nchunks);
-	dpm_lock(&a->lock);
-	a->huge_nfree++;
-	a->huge_bytes -= desc->size;
-	desc->next = a->huge_spare;
-	a->huge_spare = desc;
-	dpm_unlock(&a->lock);
-}
-
-bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size)
-{
-	struct arena *a = desc->arena;
-	size_t old_n = desc->size >> DPM_LG_CHUNK;
-	size_t new_n = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
-	uintptr_t tail;
-
-	if (new_n >= old_n || new_n == 0)
-		return new_n == old_n;
-	tail = (uintptr_t)desc->addr + (new_n << DPM_LG_CHUNK);
-	rtree_set((void *)tail, old_n - new_n, NULL, a->socket_id);
-	chunk_dealloc(a->socket_id, (void *)tail, old_n - new_n);
-	dpm_lock(&a->lock);
-	a->huge_bytes -= (old_n - new_n) << DPM_LG_CHUNK;
-	desc->size = new_n << DPM_LG_CHUNK;
-	dpm_unlock(&a->lock);
-	return true;
-}
-
-/* ------------------------------------------------------------------------
  * Set-up, statistics.
  */
 
@@ -759,6 +710,8 @@ struct arena *arena_new(int socket_id, unsigned int index)
 	a->index = index;
 	a->socket_id = socket_id;
 	dpm_lock_init(&a->lock);
+	if (index == 0)
+		arena_large[socket_id] = a;
 	for (unsigned int i = 0; i < SC_NBINS; i++)
 		dpm_lock_init(&a->bins[i].lock);
 	return a;
@@ -794,15 +747,6 @@ unsigned int arena_spare_chunks(struct arena *a)
 	n = a->spare != NULL;
 	dpm_unlock(&a->lock);
 	return n;
-}
-
-void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes)
-{
-	dpm_lock(&a->lock);
-	*nmalloc += a->huge_nmalloc;
-	*nfree += a->huge_nfree;
-	*bytes += a->huge_bytes;
-	dpm_unlock(&a->lock);
 }
 
 void arena_release_spare(struct arena *a)

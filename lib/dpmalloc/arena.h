@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "bitmap.h"
+#include "dpm_fp.h"
 #include "dpm_private.h"
 #include "size_class.h"
 
@@ -108,20 +109,28 @@ struct arena_chunk {
  *
  * The transfer cache holds objects that tcaches flushed back in batches,
  * as pointers, still marked allocated in their runs: the next fill takes
- * them with a copy instead of walking bitmaps. It is what makes an RX lcore
+ * them with a copy instead of walking bitmaps. It is a FIFO ring: a fill
+ * takes the objects flushed longest ago, whose lines have had the most
+ * time to leave the freeing core's cache (LIFO handed the allocating lcore
+ * lines still dirty in the freeing one). Its capacity is bin_xfer_slots()
+ * (a byte budget of BIN_XFER_BYTES, within [256, 4096] objects). It is what makes an RX lcore
  * allocating and a TX lcore freeing cost one lock per batch on each side
  * and no run metadata. The statistics count its objects as freed; the
  * owning lcore's GC step (objects unused since its last visit), its
  * dpm_tcache_flush() and dpm_trim() return them to their runs.
  */
-#define BIN_XFER_MAX 256
+#define BIN_XFER_MIN 256
+#define BIN_XFER_MAX 4096
+#define BIN_XFER_BYTES ((size_t)256 << 10)
 
 struct bin {
 	dpm_lock_t lock;
 	struct run *runcur;
 	struct run *nonfull;       /* pairing heap root */
-	void **xfer;               /* transfer cache, allocated on first use */
-	uint32_t nxfer;
+	void **xfer;               /* transfer cache ring, allocated on first use */
+	uint32_t nxfer;            /* objects in it */
+	uint32_t xfer_first;       /* index of the oldest */
+	uint32_t xfer_mask;        /* slots - 1 (a power of two) */
 	uint32_t xfer_low;         /* least nxfer since the last GC visit */
 	uint64_t nmalloc, nfree;   /* objects handed out / given back */
 	uint64_t curregs, curruns;
@@ -158,7 +167,8 @@ extern DPM_HIDDEN size_t arena_usable_pages;  /* DPM_CHUNK_NPAGES - arena_map_bi
 /* Compute header geometry and size classes. */
 void arena_boot(void);
 
-/* A new arena of socket_id, metadata from that socket's base. */
+/* A new arena of socket_id, metadata from that socket's base. The first
+ * (index 0) also serves every large run of its socket. */
 struct arena *arena_new(int socket_id, unsigned int index);
 
 /* Return every transfer-cache object to its run (flush, trim). */
@@ -207,12 +217,12 @@ static inline uintptr_t arena_page_addr(const struct arena_chunk *chunk, size_t 
  */
 static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 {
-	return dpm_fp_region_start(mapbits, ptr);   /* dpmalloc.h */
+	return dpm_fp_region_start(mapbits, ptr);   /* dpm_fp.h */
 }
 
-/* Small: up to n regions of class binind into out[], under one bin lock.
- * out[n-1] gets the lowest address, so a stack popping from the top hands
- * out low addresses first. Returns how many (0 with rte_errno = ENOMEM). */
+/* Small: up to n regions of class binind into out[0 .. got), under one bin
+ * lock: the transfer cache's oldest first, then regions of the lowest runs
+ * in address order. Returns got (0 with rte_errno = ENOMEM). */
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n);
 
 /* Small: give back n regions that all belong to arena a and bin binind,
@@ -234,8 +244,9 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all);
 /* Large: one object of class cls, or NULL + rte_errno = ENOMEM. */
 void *arena_malloc_large(struct arena *a, unsigned int cls);
 
-/* Large with alignment above the page: a bigger run trimmed at both ends. */
-void *arena_palloc_large(struct arena *a, size_t size, size_t align);
+/* Large class cls with alignment above the page: a run align - page bytes
+ * longer, trimmed at both ends (sc_classify() checked that it fits). */
+void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align);
 
 /* Large: free the object at pageind of chunk (validated by the caller). */
 void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
@@ -244,21 +255,11 @@ void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
  * behind). Returns true when done. */
 bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls);
 
-/* Huge: whole chunks of the arena's socket, aligned to align (>= chunk). */
-void *arena_malloc_huge(struct arena *a, size_t size, size_t align);
-
-/* Huge: free the object described by desc (validated by the caller). */
-void arena_dalloc_huge(struct chunk_desc *desc);
-
-/* Huge: shrink in place by giving back tail chunks. Returns true if done. */
-bool arena_ralloc_huge_shrink(struct chunk_desc *desc, size_t size);
-
 /* Statistics of one arena added to *out (small classes: bins; large
- * classes: runs), and huge counters. */
+ * classes: runs). */
 void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
 			   uint64_t *cur, uint64_t *curruns);
 /* Empty chunks the arena keeps against thrashing (0 or 1). */
 unsigned int arena_spare_chunks(struct arena *a);
-void arena_huge_stats_add(struct arena *a, uint64_t *nmalloc, uint64_t *nfree, uint64_t *bytes);
 
 #endif /* DPM_ARENA_H */

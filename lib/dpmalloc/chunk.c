@@ -17,6 +17,13 @@
  * many chunks so any later span up to max_span_size fits a recycled one. */
 #define SPAN_MIN_CAPACITY 512
 
+/* Spans grow by the footprint divided by this (see span_reserve_locked). */
+#define CHUNK_GROWTH_DIV 8
+/* Below this the footprint doubles instead: each memzone also takes the
+ * hugepage before it for its header, so small spans cost more than they
+ * save. */
+#define CHUNK_GROWTH_DOUBLE_MAX ((size_t)32 << 20)
+
 struct span {
 	struct span *next;          /* address order */
 	uintptr_t base;
@@ -32,6 +39,7 @@ struct chunk_socket {
 	struct span *spans;
 	struct span *spare;         /* recycled descriptors */
 	size_t limit;
+	size_t nfree;               /* free chunks in all spans */
 	uint64_t next_decay_check;
 	struct chunk_socket_stats stats;
 } __rte_cache_aligned;
@@ -40,7 +48,7 @@ static struct chunk_socket chunk_sockets[RTE_MAX_NUMA_NODES];
 static size_t chunk_first_span, chunk_max_span;
 static uint64_t chunk_decay_cycles;
 
-void chunk_boot(const struct dpm_config *cfg)
+void chunk_boot(const struct chunk_config *cfg)
 {
 	chunk_first_span = DPM_ALIGN_UP(RTE_MAX(cfg->first_span_size, DPM_CHUNK), DPM_CHUNK);
 	chunk_max_span = DPM_ALIGN_UP(RTE_MAX(cfg->max_span_size, chunk_first_span), DPM_CHUNK);
@@ -59,27 +67,49 @@ static size_t span_words(size_t nchunks)
 	return (nchunks + 63) / 64;
 }
 
-/* Lowest index of nchunks free chunks whose address is aligned to
- * align, or -1. */
-static long span_find_free(const struct span *sp, size_t nchunks, size_t align)
+/*
+ * Best fit in one span: the free run (maximal stretch of free chunks) with
+ * the fewest chunks that holds nchunks aligned ones. A multi-chunk object
+ * (high) takes the highest such run and its highest aligned place; a
+ * single chunk the lowest run and its lowest chunk. *run_len is the best
+ * run length seen so far (in spans looked at before) and gets the new
+ * one. Returns the chunk index, or -1 when nothing here beats *run_len.
+ */
+static long span_find_best(const struct span *sp, size_t nchunks, size_t align, bool high,
+			   size_t *run_len)
 {
-	/* Aligned addresses are every step chunks from the first one, first;
-	 * the span's base itself need only be chunk-aligned. */
 	size_t step = align / DPM_CHUNK;
-	size_t first = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
-	size_t i = first;
+	size_t skew = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
+	size_t i = 0;
+	long best = -1;
 
-	while (i + nchunks <= sp->nchunks) {
-		size_t j;
+	while (i < sp->nchunks && *run_len > nchunks) {
+		size_t j, len, q;
 
-		for (j = i; j < i + nchunks; j++)
-			if (!bitmap_get(sp->freemap, j))
-				break;
-		if (j == i + nchunks)
-			return (long)i;
-		i = first + DPM_ALIGN_UP(j + 1 - first, step);
+		if (!bitmap_get(sp->freemap, i)) {
+			i++;
+			continue;
+		}
+		for (j = i; j < sp->nchunks && bitmap_get(sp->freemap, j); j++)
+			;
+		/* [i, j) is a free run. */
+		len = j - i;
+		if (len >= nchunks && (len < *run_len || (high && len == *run_len)) && j - nchunks >= skew) {
+			if (high) {
+				q = j - nchunks;
+				q = skew + (q - skew) / step * step;
+			} else {
+				q = RTE_MAX(i, skew);
+				q = skew + DPM_ALIGN_UP(q - skew, step);
+			}
+			if (q >= i && q + nchunks <= j) {
+				best = (long)q;
+				*run_len = len;
+			}
+		}
+		i = j;
 	}
-	return -1;
+	return best;
 }
 
 static void span_mark(struct span *sp, size_t first, size_t n, bool free)
@@ -112,17 +142,26 @@ static struct span *span_desc_get_locked(struct chunk_socket *cs, int socket_id,
 }
 
 /*
- * Reserve a span with room for nchunks aligned chunks. Its size is half the
- * socket's footprint (so the footprint grows by half each time: spans stay
- * logarithmic in number -- about 33 for 16 GiB from 2 MiB -- while at most a
- * third of what is reserved is slack), bounded below by first_span_size and
- * above by max_span_size, the socket limit, and what the zone source can
- * give (halving on failure down to the need).
+ * Reserve a span with room for nchunks aligned chunks. Its size is an
+ * eighth of the socket's footprint, or the footprint itself below 32 MiB
+ * (so spans stay logarithmic in number -- about 50 for 16 GiB -- while at
+ * most an eighth of what is reserved is growth slack once past 32 MiB; it
+ * was half the footprint, a third of it slack), bounded below by
+ * first_span_size and above by max_span_size, the socket limit, and what
+ * the zone source can give (halving on failure down to the need).
+ *
+ * A contiguity miss (free chunks enough, but not in one piece) grows the
+ * same way: a span sized to the request alone was measured worse on the
+ * mixed workload (dpm_perf footprint: 13 such 4-6 MiB spans in 3 s, each
+ * costing DPDK a hugepage more for its memzone header), and best-fit
+ * placement keeps such misses rare.
  */
 static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, size_t nchunks, size_t align)
 {
 	size_t need = nchunks * DPM_CHUNK + (align > DPM_CHUNK ? align - DPM_CHUNK : 0);
-	size_t size = RTE_MIN(RTE_MAX(cs->stats.bytes_reserved / 2, chunk_first_span), chunk_max_span);
+	size_t footprint = cs->stats.bytes_reserved;
+	size_t size = RTE_MAX(footprint / CHUNK_GROWTH_DIV, RTE_MIN(footprint, (size_t)CHUNK_GROWTH_DOUBLE_MAX));
+	size = RTE_MIN(RTE_MAX(size, chunk_first_span), chunk_max_span);
 	struct zone_span zone;
 	struct span *sp, **pp;
 	int rc = -ENOMEM;
@@ -162,8 +201,42 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	cs->stats.spans++;
 	cs->stats.spans_reserved++;
 	cs->stats.bytes_reserved += size;
-	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p", socket_id, zone.name, size >> 20, zone.addr);
+	cs->nfree += sp->nfree;
+	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p for %zu chunks, %zu free%s", socket_id, zone.name,
+		size >> 20, zone.addr, nchunks, cs->nfree - sp->nfree,
+		cs->nfree - sp->nfree >= nchunks ? " (contiguity miss)" : "");
 	return sp;
+}
+
+/*
+ * Placement: best fit, so that no request cuts a free run longer than it
+ * needs while a tighter one exists. Single chunks (arena chunks, one-chunk
+ * huge objects) take the lowest of the tightest runs, from its bottom;
+ * multi-chunk objects the highest, from its top. So single chunks pack
+ * into holes at low addresses, huge objects fill the holes their own kind
+ * left, and the rest of a run stays in one piece; before, both took the
+ * lowest first fit, single chunks broke up the runs huge objects had
+ * freed, and the socket reserved new spans with enough free chunks at
+ * hand. The scan stops at an exact fit.
+ */
+static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, size_t align, long *at)
+{
+	struct span *sp, *best = NULL;
+	size_t run_len = SIZE_MAX;
+	long i;
+
+	if (cs->nfree < nchunks)
+		return NULL;
+	for (sp = cs->spans; sp != NULL && run_len > nchunks; sp = sp->next) {
+		if (sp->nfree < nchunks)
+			continue;
+		i = span_find_best(sp, nchunks, align, nchunks > 1, &run_len);
+		if (i >= 0) {
+			best = sp;
+			*at = i;
+		}
+	}
+	return best;
 }
 
 void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
@@ -174,17 +247,16 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
 	void *addr = NULL;
 
 	dpm_lock(&cs->lock);
-	for (sp = cs->spans; sp != NULL; sp = sp->next)
-		if (sp->nfree >= nchunks && (i = span_find_free(sp, nchunks, align)) >= 0)
-			break;
+	sp = chunk_place_locked(cs, nchunks, align, &i);
 	if (sp == NULL) {
 		sp = span_reserve_locked(cs, socket_id, nchunks, align);
 		if (sp != NULL)
-			i = span_find_free(sp, nchunks, align);
+			i = span_find_best(sp, nchunks, align, nchunks > 1, &(size_t){ SIZE_MAX });
 	}
 	if (sp != NULL && i >= 0) {
 		span_mark(sp, (size_t)i, nchunks, false);
 		sp->nfree -= nchunks;
+		cs->nfree -= nchunks;
 		cs->stats.chunks_used += nchunks;
 		addr = (void *)(sp->base + (size_t)i * DPM_CHUNK);
 	} else {
@@ -213,6 +285,7 @@ void chunk_dealloc(int socket_id, void *addr, size_t nchunks)
 	}
 	span_mark(sp, (a - sp->base) / DPM_CHUNK, nchunks, true);
 	sp->nfree += nchunks;
+	cs->nfree += nchunks;
 	cs->stats.chunks_used -= nchunks;
 	if (sp->nfree == sp->nchunks)
 		sp->free_since = rte_get_tsc_cycles();
@@ -237,6 +310,7 @@ size_t chunk_trim(int socket_id, bool idle_only)
 			victims = sp;
 			cs->stats.spans--;
 			cs->stats.spans_returned++;
+			cs->nfree -= sp->nchunks;
 			cs->stats.bytes_reserved -= sp->nchunks * DPM_CHUNK;
 			bytes += sp->nchunks * DPM_CHUNK;
 		} else {
@@ -335,6 +409,7 @@ void chunk_fini(void)
 		for (sp = cs->spans; sp != NULL; sp = sp->next)
 			zone_source->release(&sp->zone);
 		memset(&cs->stats, 0, sizeof(cs->stats));
+		cs->nfree = 0;
 		cs->spans = NULL;
 		cs->spare = NULL;   /* descriptors live in base, which goes too */
 	}

@@ -10,11 +10,14 @@
  *
  * A span is one zone reservation: a chunk-aligned run of whole chunks.
  * Spans grow geometrically with the socket's footprint (first_span_size,
- * then half the footprint each time, up to max_span_size), so a 16 GiB
- * footprint takes about 33 memzones. Each span keeps a bitmap of its free chunks; spans are kept in
- * address order and a request takes the lowest-addressed fit, so free
- * chunks are coalesced by construction (a run of set bits) and never across
- * spans, which come and go whole.
+ * then doubling up to 32 MiB, then an eighth of the footprint each time,
+ * up to max_span_size), so a 16 GiB footprint takes about 50 memzones
+ * and growth slack stays under an eighth. Each span keeps a bitmap of its
+ * free chunks; spans are kept in address order. Single chunks take the
+ * lowest free chunk, multi-chunk objects the best-fitting free run (from
+ * its top end), so the two do not cut each other's free runs apart. Free
+ * chunks are coalesced by construction (a run of set bits) and never
+ * across spans, which come and go whole.
  *
  * A span whose chunks are all free is kept for reuse (a memzone costs
  * milliseconds) until dpm_trim(), or until it has been idle for
@@ -24,10 +27,11 @@
  *   bits:      0       1       1       0          (1 = free)
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dpmalloc.h"
+#include <rte_config.h>
 
 struct chunk_socket_stats {
 	uint64_t spans, spans_reserved, spans_returned;
@@ -35,8 +39,16 @@ struct chunk_socket_stats {
 	uint64_t chunks_used, enomem;
 };
 
+/* Span and limit settings (from struct dpm_config). */
+struct chunk_config {
+	size_t first_span_size;    /* first span of a socket */
+	size_t max_span_size;      /* spans grow up to this */
+	uint64_t span_decay_ms;    /* free spans go back after this; 0: never */
+	size_t socket_limit[RTE_MAX_NUMA_NODES];  /* bytes per socket; 0: no cap */
+};
+
 /* Remember the span and limit settings. */
-void chunk_boot(const struct dpm_config *cfg);
+void chunk_boot(const struct chunk_config *cfg);
 
 /*
  * nchunks contiguous chunks of socket_id aligned to align (a power of two,

@@ -6,10 +6,11 @@
 #define DPM_STATE_H
 
 /*
- * Process-wide state wiring the modules together: which sockets exist, their
- * arena sets, which arena and socket each lcore uses, and the cross-socket
- * counters. Written at init (under dpm_init's lock) and when an lcore binds;
- * read everywhere.
+ * Process-wide state of init.c (the lifecycle layer, below the API layer
+ * and above the allocator's modules): which sockets exist, their arena
+ * sets, which arena and socket each lcore uses. Written at init (under
+ * dpm_init's lock) and when an lcore binds; read by the API layer and the
+ * statistics. No module below includes this header.
  */
 
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 
 #include "arena.h"
 #include "dpmalloc.h"
+#include "tcache.h"
 
 struct dpm_socket {
 	bool present;
@@ -36,8 +38,6 @@ struct dpm_state {
 	struct dpm_socket sockets[RTE_MAX_NUMA_NODES];
 	int lcore_socket[RTE_MAX_LCORE];
 	struct arena *lcore_arena[RTE_MAX_LCORE];
-	/* frees from lcores of [from] of memory of [to]; atomic adds per batch */
-	uint64_t cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 	/* allocations asked of [from], served by [to] (fallback policy) */
 	uint64_t fallback[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 };
@@ -69,5 +69,18 @@ int dpm_lcore_socket(unsigned int lcore_id);
 /* The arena the calling thread uses on socket_id (its own arena for an
  * lcore on its own socket, else one chosen by thread id). */
 struct arena *dpm_arena_choose(int socket_id);
+
+/* The socket SOCKET_ID_ANY means for the caller. */
+int dpm_caller_socket(void);
+
+/* Validate a socket argument: 0 or -EINVAL, *out the socket to use. */
+int dpm_socket_resolve(int socket_id, int *out);
+
+/* The tcache of lcore_id, binding the lcore and creating the tcache on
+ * first use; NULL for ids that are not lcores', or without a tcache. */
+struct tcache *dpm_lcore_tcache(unsigned int lcore_id);
+
+/* Return every transfer-cache object of every arena to its run. */
+void dpm_arenas_drain_all(void);
 
 #endif /* DPM_STATE_H */

@@ -7,7 +7,15 @@
  * tcache, a small class, a cache hit or room in the stack: no lock, no
  * atomic, no division) and a hard half (everything else: set-up, misses,
  * flushes, large and huge objects, other sockets, non-lcore threads,
- * validation failures), kept out of line below it.
+ * validation failures), kept out of line below it. This file is the API
+ * layer only: it routes each call down to the modules.
+ *
+ *   dpmalloc.c   API: routing, validation of pointers, realloc, bulk calls
+ *   init.c       lifecycle: configuration, init/fini, lcore binding
+ *   telemetry.c  stats.c   views of the counters
+ *   tcache -> arena / huge -> chunk -> zone, base; rtree; size_class
+ *   dpm_fp.h     the fast paths' layout, at the bottom: every module and
+ *                dpmalloc.h's inline functions build on it
  *
  * dpm_malloc(size):  size_class -> tcache -> arena -> chunk -> zone
  * dpm_free(ptr):     rtree -> chunk header (page map) -> tcache -> arena
@@ -20,24 +28,14 @@
 #include <rte_lcore.h>
 
 #include "arena.h"
-#include "base.h"
 #include "chunk.h"
 #include "dpm_private.h"
 #include "dpm_state.h"
+#include "huge.h"
 #include "rtree.h"
 #include "size_class.h"
 #include "tcache.h"
-#include "telemetry.h"
 #include "zone.h"
-
-/* Enable with --log-level=lib.dpmalloc:debug. */
-RTE_LOG_REGISTER(dpm_logtype, lib.dpmalloc, NOTICE);
-
-struct dpm_state dpm_state;
-pthread_rwlock_t dpm_state_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-/* Nothing bigger can ever be served: keeps size arithmetic from wrapping. */
-#define DPM_SIZE_MAX ((size_t)1 << 46)
 
 /* ------------------------------------------------------------------------
  * Fast paths.
@@ -64,17 +62,21 @@ static inline bool dpm_query_ready(void)
  *
  * dpm_malloc, cache hit: lcore id (one TLS load), tcache (one load; threads
  * without one see an empty never-written tcache), class (table, or folded
- * for a constant size), pop, low-water mark, counter, GC tick.
- * dpm_free, push: radix tree (two loads; a foreign pointer finds NULL), one
- * compare for "arena chunk of my socket", page map (state and class),
- * region check (offset in page + phase, divided and multiplied back), push,
- * counter, tick.
+ * for a constant size), pop (head pointer, one compare with the low-water
+ * position), counter, GC tick.
+ * dpm_free, push: radix tree (two loads; one compare of the entry with the
+ * chunk base + tag for "arena chunk of ours": a foreign pointer finds
+ * nothing), the header's socket, page map (state and class), region check
+ * (offset in page + phase, divided and multiplied back), push (head pointer
+ * moved down; no count, no counter, no tick).
+ * dpm_free_sized: the same, the page map compared with the size's class,
+ * the region check's constants folded for a constant size.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
  * -O3 -march=native, counted by devtools/fastpath-insns.sh:
  *                       exported   inline, size 64   inline, size at run time
- *   dpm_malloc             26            18                 26
- *   dpm_free               58            58                 -
- *   dpm_free_sized         40            33                 -
+ *   dpm_malloc             25            17                 25
+ *   dpm_free               54            54                 -
+ *   dpm_free_sized         62            42                 -
  * jemalloc's cache hits are 30 (malloc) and 36 (free); dpm_free's extra
  * instructions are the validation jemalloc does not do (foreign pointers
  * find nothing in the tree, interior pointers fail the region check).
@@ -94,344 +96,49 @@ void (dpm_free_sized)(void *ptr, size_t size)
 	dpm_free_sized_inline(ptr, size);
 }
 
-void dpm_tcache_event_hard(struct dpm_fp_tcache *tc)
-{
-	tcache_event_hard((struct tcache *)tc);
-}
-
-/* The GC step of a hit, returning the object so that the inline malloc can
- * reach it by a tail call and keep no register across it. */
-void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p)
-{
-	tcache_event_hard((struct tcache *)tc);
-	return p;
-}
-
-/* ------------------------------------------------------------------------
- * Initialisation.
- */
-
-static pthread_mutex_t dpm_init_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *dpm_lcore_cb_handle;
-
-void dpm_config_defaults(struct dpm_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->first_span_size = (size_t)2 << 20;
-	cfg->max_span_size = (size_t)1 << 30;
-	cfg->arenas_per_socket = 0;
-	cfg->zone_source = DPM_ZONE_MEMZONE;
-	cfg->sim_sockets = 0;
-	cfg->exhaust_policy = DPM_EXHAUST_STRICT;
-	cfg->span_decay_ms = 5000;
-	cfg->tcache_enable = true;
-	cfg->tcache_max_size = (size_t)32 << 10;
-	cfg->lcore_socket = NULL;
-	cfg->non_lcore_socket = SOCKET_ID_ANY;
-}
-
-int dpm_lcore_socket(unsigned int lcore_id)
-{
-	int s;
-
-	if (lcore_id >= RTE_MAX_LCORE)
-		return dpm_state.default_socket;
-	s = dpm_state.cfg.lcore_socket != NULL ? dpm_state.cfg.lcore_socket(lcore_id)
-					       : (int)rte_lcore_to_socket_id(lcore_id);
-	return dpm_socket_valid(s) ? s : dpm_state.default_socket;
-}
-
-/* Threads registered with rte_thread_register() get a tcache lazily; when
- * they unregister, their cached objects go home. */
-static int dpm_lcore_init_cb(unsigned int lcore_id, void *arg)
-{
-	RTE_SET_USED(lcore_id);
-	RTE_SET_USED(arg);
-	return 0;
-}
-
-static void dpm_lcore_uninit_cb(unsigned int lcore_id, void *arg)
-{
-	RTE_SET_USED(arg);
-	tcache_destroy(lcore_id);
-}
-
-static int dpm_config_check(const struct dpm_config *cfg)
-{
-	if (cfg->zone_source != DPM_ZONE_MEMZONE && cfg->zone_source != DPM_ZONE_ANON)
-		return -EINVAL;
-	if (cfg->exhaust_policy != DPM_EXHAUST_STRICT && cfg->exhaust_policy != DPM_EXHAUST_FALLBACK)
-		return -EINVAL;
-	if (cfg->sim_sockets > RTE_MAX_NUMA_NODES ||
-	    (cfg->sim_sockets != 0 && cfg->zone_source != DPM_ZONE_ANON))
-		return -EINVAL;
-	if (cfg->first_span_size > cfg->max_span_size || cfg->max_span_size > DPM_SIZE_MAX)
-		return -EINVAL;
-	if (cfg->arenas_per_socket > RTE_MAX_LCORE)
-		return -EINVAL;
-	return 0;
-}
-
-/* Arenas per socket: one per enabled lcore of the socket unless configured. */
-static unsigned int dpm_arena_count(int socket_id)
-{
-	unsigned int n = 0, lcore;
-
-	if (dpm_state.cfg.arenas_per_socket != 0)
-		return dpm_state.cfg.arenas_per_socket;
-	RTE_LCORE_FOREACH(lcore)
-		if (dpm_lcore_socket(lcore) == socket_id)
-			n++;
-	return RTE_MAX(n, 1u);
-}
-
-static int dpm_init_locked(const struct dpm_config *cfg)
-{
-	int rc, s;
-
-	if (rte_lcore_count() == 0) {
-		DPM_LOG(ERR, "called before rte_eal_init()");
-		return -E_RTE_NO_CONFIG;
-	}
-	rc = dpm_config_check(cfg);
-	if (rc != 0) {
-		DPM_LOG(ERR, "invalid configuration");
-		return rc;
-	}
-	memset(&dpm_state, 0, sizeof(dpm_state));
-	dpm_state.cfg = *cfg;
-	zone_select(cfg->zone_source);
-	arena_boot();
-	chunk_boot(cfg);
-	tcache_boot(cfg);
-
-	if (cfg->sim_sockets != 0) {
-		for (s = 0; s < (int)cfg->sim_sockets; s++)
-			dpm_state.sockets[s].present = true;
-	} else {
-		for (unsigned int i = 0; i < rte_socket_count(); i++) {
-			s = rte_socket_id_by_idx(i);
-			if (s >= 0 && s < RTE_MAX_NUMA_NODES)
-				dpm_state.sockets[s].present = true;
-		}
-	}
-	dpm_state.default_socket = -1;
-	for (s = 0; s < RTE_MAX_NUMA_NODES && dpm_state.default_socket < 0; s++)
-		if (dpm_state.sockets[s].present)
-			dpm_state.default_socket = s;
-	if (dpm_state.default_socket < 0)
-		return -ENODEV;
-	if (dpm_socket_valid(cfg->non_lcore_socket))
-		dpm_state.default_socket = cfg->non_lcore_socket;
-
-	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		struct dpm_socket *ds = &dpm_state.sockets[s];
-
-		if (!ds->present)
-			continue;
-		ds->narenas = dpm_arena_count(s);
-		ds->arenas = base_alloc(s, ds->narenas * sizeof(*ds->arenas));
-		if (ds->arenas == NULL)
-			goto nomem;
-		for (unsigned int i = 0; i < ds->narenas; i++) {
-			ds->arenas[i] = arena_new(s, i);
-			if (ds->arenas[i] == NULL)
-				goto nomem;
-		}
-	}
-	dpm_lcore_cb_handle = rte_lcore_callback_register("dpmalloc", dpm_lcore_init_cb,
-							  dpm_lcore_uninit_cb, NULL);
-	if (dpm_lcore_cb_handle == NULL)
-		DPM_LOG(WARNING, "no lcore callback: unregistered threads keep their tcache");
-	if (dpm_telemetry_register() != 0)
-		DPM_LOG(WARNING, "telemetry commands not registered");
-	__atomic_store_n(&dpm_state.ready, true, __ATOMIC_RELEASE);
-	DPM_LOG(INFO, "ready: %s zones, chunk %zu KiB, %u classes, tcache %u classes",
-		zone_source->name, DPM_CHUNK >> 10, sc_nclasses, tcache_nbins());
-	return 0;
-nomem:
-	chunk_fini();
-	base_fini();
-	rtree_reset();
-	return -ENOMEM;
-}
-
-int dpm_init(const struct dpm_config *cfg)
-{
-	struct dpm_config defaults;
-	int rc;
-
-	if (cfg == NULL) {
-		dpm_config_defaults(&defaults);
-		cfg = &defaults;
-	}
-	pthread_mutex_lock(&dpm_init_lock);
-	rc = dpm_state.ready ? -EALREADY : dpm_init_locked(cfg);
-	pthread_mutex_unlock(&dpm_init_lock);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return -1;
-	}
-	return 0;
-}
-
-int dpm_init_hard(void)
-{
-	if (dpm_init(NULL) == 0 || rte_errno == EALREADY)
-		return 0;
-	return -1;
-}
-
-void dpm_fini(void)
-{
-	pthread_mutex_lock(&dpm_init_lock);
-	if (!dpm_state.ready) {
-		pthread_mutex_unlock(&dpm_init_lock);
-		return;
-	}
-	if (dpm_lcore_cb_handle != NULL)
-		rte_lcore_callback_unregister(dpm_lcore_cb_handle);
-	dpm_lcore_cb_handle = NULL;
-	tcache_fini();
-	pthread_rwlock_wrlock(&dpm_state_lock);
-	__atomic_store_n(&dpm_state.ready, false, __ATOMIC_RELEASE);
-	rtree_reset();
-	chunk_fini();
-	base_fini();
-	memset(&dpm_state, 0, sizeof(dpm_state));
-	pthread_rwlock_unlock(&dpm_state_lock);
-	pthread_mutex_unlock(&dpm_init_lock);
-}
-
-/* ------------------------------------------------------------------------
- * Sockets and arenas.
- */
-
-struct arena *dpm_arena_choose(int socket_id)
-{
-	unsigned int lcore = rte_lcore_id();
-	struct dpm_socket *ds;
-	struct arena *a;
-
-	if (lcore < RTE_MAX_LCORE) {
-		a = dpm_state.lcore_arena[lcore];
-		if (a == NULL) {
-			/* First call of this lcore: bind it to an arena of its
-			 * socket, round robin. */
-			int own = dpm_lcore_socket(lcore);
-
-			pthread_mutex_lock(&dpm_init_lock);
-			a = dpm_state.lcore_arena[lcore];
-			if (a == NULL) {
-				ds = &dpm_state.sockets[own];
-				a = ds->arenas[ds->nbound++ % ds->narenas];
-				dpm_state.lcore_socket[lcore] = own;
-				__atomic_store_n(&dpm_state.lcore_arena[lcore], a, __ATOMIC_RELEASE);
-			}
-			pthread_mutex_unlock(&dpm_init_lock);
-		}
-		if (a->socket_id == socket_id)
-			return a;
-	}
-	/* A non-lcore thread, or another socket: spread by thread id. */
-	ds = &dpm_state.sockets[socket_id];
-	return ds->arenas[(unsigned int)rte_gettid() % ds->narenas];
-}
-
-/* The socket SOCKET_ID_ANY means for the caller. */
-static int dpm_caller_socket(void)
-{
-	unsigned int lcore = rte_lcore_id();
-
-	if (lcore >= RTE_MAX_LCORE)
-		return dpm_state.default_socket;
-	if (dpm_state.lcore_arena[lcore] != NULL)
-		return dpm_state.lcore_socket[lcore];
-	return dpm_lcore_socket(lcore);
-}
-
-/* Validate a socket argument: 0 or -EINVAL, *out the socket to use. */
-static int dpm_socket_resolve(int socket_id, int *out)
-{
-	if (socket_id == SOCKET_ID_ANY) {
-		*out = dpm_caller_socket();
-		return 0;
-	}
-	if (!dpm_socket_valid(socket_id)) {
-		DPM_LOG(DEBUG, "unknown socket %d", socket_id);
-		return -EINVAL;
-	}
-	*out = socket_id;
-	return 0;
-}
-
 /* ------------------------------------------------------------------------
  * Allocation, hard half.
  */
 
-/* The class serving size bytes at alignment align, when a class can (small
- * regions are aligned to the largest power of two dividing their size, up
- * to the page; large runs to the page); SC_NSIZES_MAX when an over-aligned
- * large run or a huge object is needed. */
-static unsigned int dpm_class_for(size_t size, size_t align)
-{
-	unsigned int cls;
-
-	if (size > sc_large_max)
-		return SC_NSIZES_MAX;
-	cls = sc_size2class(size);
-	if (align <= SC_QUANTUM)
-		return cls;
-	for (; cls < sc_nclasses; cls++) {
-		size_t csize = sc_class2size(cls);
-
-		/* Runs start on a page, so regions are aligned to the largest
-		 * power of two dividing their size only up to the page. */
-		if (align > DPM_PAGE)
-			return SC_NSIZES_MAX;
-		if (cls >= SC_NBINS || (csize & (align - 1)) == 0)
-			return cls;
-	}
-	return SC_NSIZES_MAX;
-}
-
 /* One object from arena a without the tcache. */
-static void *dpm_arena_alloc(struct arena *a, size_t size, size_t align)
+static void *dpm_arena_alloc(struct arena *a, const struct sc_request *req)
 {
-	unsigned int cls = dpm_class_for(size, align);
 	void *p = NULL;
 
-	if (cls < SC_NBINS)
-		return arena_bin_fill(a, cls, &p, 1) == 1 ? p : NULL;
-	if (cls < SC_NSIZES_MAX)
-		return arena_malloc_large(a, cls);
-	if (RTE_MAX(size, SC_SMALL_MAX + 1) + align - DPM_PAGE <= sc_large_max && align < DPM_CHUNK)
-		return arena_palloc_large(a, size, align);
-	return arena_malloc_huge(a, size, align);
+	switch (req->kind) {
+	case SC_KIND_SMALL:
+		return arena_bin_fill(a, req->cls, &p, 1) == 1 ? p : NULL;
+	case SC_KIND_LARGE:
+		return arena_malloc_large(a, req->cls);
+	case SC_KIND_LARGE_ALIGNED:
+		return arena_palloc_large(a, req->cls, req->align);
+	case SC_KIND_HUGE:
+		return huge_malloc(a, req->usize, req->align);
+	default:
+		rte_errno = E2BIG;
+		return NULL;
+	}
 }
 
 /* One object on socket_id: the tcache when the caller is an lcore of that
  * socket and the class is cached, else the arena. */
-static void *dpm_alloc_socket_once(int socket_id, size_t size, size_t align)
+static void *dpm_alloc_socket_once(int socket_id, const struct sc_request *req)
 {
 	struct tcache *tc = dpm_tcache_self();
-	unsigned int cls;
 
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
-		tc = tcache_get_hard(rte_lcore_id());
-	if (tc != NULL && tc->socket_id == socket_id) {
-		cls = dpm_class_for(size, align);
-		if (cls < tc->nbins) {
-			void *p = tcache_alloc_easy(&tc->bins[cls]);
+		tc = dpm_lcore_tcache(rte_lcore_id());
+	if (tc != NULL && tc->socket_id == socket_id &&
+	    (req->kind == SC_KIND_SMALL || req->kind == SC_KIND_LARGE) && req->cls < tc->nbins) {
+		void *p = tcache_alloc_easy(&tc->bins[req->cls]);
 
-			if (p == NULL)
-				p = tcache_alloc_hard(tc, cls);
-			return p;
-		}
+		if (p == NULL)
+			p = tcache_alloc_hard(tc, req->cls);
+		return p;
 	}
 	struct arena *a = dpm_arena_choose(socket_id);
 
-	return dpm_arena_alloc(a, size, align);
+	return dpm_arena_alloc(a, req);
 }
 
 /* Sockets other than from in order of NUMA distance (ids as the tie-break:
@@ -452,19 +159,21 @@ static int dpm_fallback_next(int from, int prev)
 /* Allocate with the socket policy applied. */
 static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 {
+	struct sc_request req;
 	void *p;
 
-	if (unlikely(size > DPM_SIZE_MAX || align > DPM_SIZE_MAX)) {
+	sc_classify(size, align, &req);
+	if (unlikely(req.kind == SC_KIND_TOO_BIG)) {
 		rte_errno = E2BIG;
 		return NULL;
 	}
-	p = dpm_alloc_socket_once(socket_id, size, align);
+	p = dpm_alloc_socket_once(socket_id, &req);
 	if (unlikely(p == NULL) && rte_errno == ENOMEM) {
 		__atomic_fetch_add(&dpm_state.sockets[socket_id].enomem, 1, __ATOMIC_RELAXED);
 		if (dpm_state.cfg.exhaust_policy == DPM_EXHAUST_FALLBACK) {
 			for (int s = dpm_fallback_next(socket_id, socket_id); s >= 0 && p == NULL;
 			     s = dpm_fallback_next(socket_id, s)) {
-				p = dpm_alloc_socket_once(s, size, align);
+				p = dpm_alloc_socket_once(s, &req);
 				if (p != NULL) {
 					__atomic_fetch_add(&dpm_state.sockets[s].fallback_in, 1,
 							   __ATOMIC_RELAXED);
@@ -579,7 +288,7 @@ void *dpm_aligned_alloc(size_t align, size_t size)
 /* What a valid object pointer refers to. */
 struct dpm_obj {
 	struct chunk_desc *desc;
-	unsigned int cls;          /* SC_NSIZES_MAX for huge */
+	unsigned int cls;          /* SC_CLASS_HUGE for huge */
 	size_t usable;
 	size_t pageind;
 };
@@ -602,7 +311,7 @@ static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
 			DPM_LOG(ERR, "%p is inside a huge object at %p", ptr, desc->addr);
 			return -EINVAL;
 		}
-		obj->cls = SC_NSIZES_MAX;
+		obj->cls = SC_CLASS_HUGE;
 		obj->usable = desc->size;
 		return 0;
 	}
@@ -640,15 +349,15 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 	struct chunk_desc *desc = obj->desc;
 
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && dpm_state.ready)
-		tc = tcache_get_hard(rte_lcore_id());
+		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && desc->socket_id != tc->socket_id && obj->cls >= tc->nbins) {
 		/* Not cached, so not batched through the remote buffer: count
 		 * it here (the buffer counts the others when it goes home). */
-		__atomic_fetch_add(&dpm_state.cross[tc->socket_id][desc->socket_id], 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&tcache_cross[tc->socket_id][desc->socket_id], 1, __ATOMIC_RELAXED);
 		dpm_counter_add(&tc->remote_frees, 1);
 	}
-	if (obj->cls == SC_NSIZES_MAX) {
-		arena_dalloc_huge(desc);
+	if (obj->cls == SC_CLASS_HUGE) {
+		huge_dalloc(desc);
 		return;
 	}
 	if (tc != NULL && obj->cls < tc->nbins) {
@@ -659,16 +368,16 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		struct tcache_bin *tb = &tc->bins[obj->cls];
 
 		if (dpm_debug_checks) {
-			for (unsigned int i = 0; i < tb->ncached; i++) {
-				if (tb->avail[i] == ptr) {
+			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
+				if (tcache_bin_obj(tb, i) == ptr) {
 					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
 					return;
 				}
 			}
 		}
+		/* As on the easy path, a free ticks no GC unless it flushes. */
 		if (!tcache_dalloc_easy(tb, ptr))
 			tcache_dalloc_hard(tc, obj->cls, ptr);
-		tcache_event(tc);
 		return;
 	}
 	if (obj->cls < SC_NBINS)
@@ -698,6 +407,7 @@ void dpm_free_hard(void *ptr)
 
 void *dpm_realloc(void *ptr, size_t size)
 {
+	struct sc_request req;
 	struct dpm_obj obj;
 	void *p;
 
@@ -712,20 +422,19 @@ void *dpm_realloc(void *ptr, size_t size)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (size > DPM_SIZE_MAX) {
+	sc_classify(size, 1, &req);
+	if (req.kind == SC_KIND_TOO_BIG) {
 		rte_errno = E2BIG;
 		return NULL;
 	}
-	if (obj.cls == SC_NSIZES_MAX) {
-		if (size > sc_large_max && arena_ralloc_huge_shrink(obj.desc, size))
+	if (obj.cls == SC_CLASS_HUGE) {
+		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize))
 			return ptr;
-	} else if (size <= sc_large_max) {
-		unsigned int cls = sc_size2class(size);
-
-		if (cls == obj.cls)
+	} else if (req.kind != SC_KIND_HUGE) {
+		if (req.cls == obj.cls)
 			return ptr;
-		if (cls >= SC_NBINS && obj.cls >= SC_NBINS &&
-		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, cls))
+		if (req.kind == SC_KIND_LARGE && obj.cls >= SC_NBINS &&
+		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls))
 			return ptr;
 	}
 	p = dpm_alloc(obj.desc->socket_id, size, 1, false);
@@ -747,54 +456,6 @@ static void *dpm_bulk_chain(void *head, void *obj)
 	return obj;
 }
 
-/* Small class through the tcache: the cached top of the stack, and the rest
- * straight from the bin in batches, each under one lock. */
-static unsigned int dpm_malloc_bulk_small(struct tcache *tc, void **ptrs, unsigned int n, size_t size)
-{
-	unsigned int cls = sc_size2class_lookup(size);
-	struct tcache_bin *tb = &tc->bins[cls];
-	unsigned int need = n > tb->ncached ? n - tb->ncached : 0;
-	void *chain = NULL, *batch[64];
-	unsigned int got = 0, i;
-
-	while (got < need) {
-		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
-		unsigned int k = arena_bin_fill(tc->arena, cls, batch, want);
-
-		for (i = 0; i < k; i++)
-			chain = dpm_bulk_chain(chain, batch[i]);
-		got += k;
-		if (k < want)
-			break;
-	}
-	if (got < need) {
-		/* Give the partial batch back; the caller retries object by
-		 * object, where the socket policy (fallback) and the ENOMEM
-		 * count apply as for dpm_malloc(). */
-		while (chain != NULL) {
-			for (i = 0; i < RTE_DIM(batch) && chain != NULL; i++) {
-				batch[i] = chain;
-				chain = *(void **)chain;
-			}
-			arena_bin_flush(tc->arena, cls, batch, i, false);
-		}
-		rte_errno = ENOMEM;
-		return 0;
-	}
-	for (i = 0; i < need; i++) {
-		ptrs[i] = chain;
-		chain = *(void **)chain;
-	}
-	if (need > 0)
-		tb->ran_dry = 1;
-	tb->ncached -= n - need;
-	memcpy(ptrs + need, tb->avail + tb->ncached, (n - need) * sizeof(void *));
-	if (tb->ncached < tb->low_water)
-		tb->low_water = tb->ncached;
-	tb->nmalloc += n;
-	return n;
-}
-
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 {
 	struct tcache *tc;
@@ -809,8 +470,9 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 		return 0;
 	tc = dpm_tcache_self();
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
-		tc = tcache_get_hard(rte_lcore_id());
-	if (tc != NULL && size <= SC_SMALL_MAX && dpm_malloc_bulk_small(tc, ptrs, n, size) == n)
+		tc = dpm_lcore_tcache(rte_lcore_id());
+	if (tc != NULL && size <= SC_SMALL_MAX &&
+	    tcache_alloc_bulk(tc, sc_size2class_lookup(size), ptrs, n) == n)
 		return n;
 
 	for (i = 0; i < n; i++) {
@@ -844,7 +506,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	if (ptrs == NULL)
 		return;
 	if (dpm_tcache_self() != NULL ||
-	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && tcache_get_hard(rte_lcore_id()) != NULL)) {
+	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
 			dpm_free(ptrs[i]);
 		return;
@@ -960,6 +622,8 @@ void dpm_tcache_flush(void)
 {
 	struct tcache *tc = dpm_tcache_self();
 
-	if (tc != NULL)
+	if (tc != NULL) {
 		tcache_flush_all(tc);
+		dpm_arenas_drain_all();
+	}
 }

@@ -38,6 +38,7 @@
 #include <rte_memory.h>
 
 #include "dpm_build_config.h"
+#include "dpm_fp.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -240,10 +241,12 @@ void dpm_free(void *ptr);
 /**
  * Free an object whose allocation size the caller knows.
  *
- * Faster than dpm_free(): the size class comes from size, so no ownership
- * look-up is done beyond the chunk header. ptr must come from dpmalloc and
- * size must be the size passed when it was allocated (or any size with the
- * same class). NULL is a no-op.
+ * Faster than dpm_free(): the size class comes from size and is checked
+ * against the page map instead of read from it. Ownership is checked as by
+ * dpm_free() (the radix tree, never bytes the caller could have written),
+ * and a foreign or interior pointer is refused the same way. size should
+ * be the size passed when ptr was allocated (or any size with the same
+ * class); another size takes dpm_free()'s path. NULL is a no-op.
  */
 void dpm_free_sized(void *ptr, size_t size);
 
@@ -454,132 +457,21 @@ int dpm_placement_check_socket(int socket_id, unsigned int *mismatched);
  * As rte_mempool_get() does for mempools, the cache-hit halves of
  * dpm_malloc(), dpm_free() and dpm_free_sized() are inline, so a forwarding
  * loop pays no call and, for a constant size, no size-class look-up. Misses
- * call the library. Everything from here to the end of the file exists only
- * for them: the dpm_fp_ structures mirror the library's internal layout
- * (the library checks the mirror when it is built) and are not API; they
- * change with DPM_VERSION, so code compiled against one version's header
- * runs with that version's library only.
+ * call the library. The layout they read (dpm_fp_ structures and tables)
+ * is the library's own, defined in dpm_fp.h, which the library's modules
+ * build on; it is not API and changes with DPM_VERSION, so code compiled
+ * against one version's header runs with that version's library only.
  *
  * Define DPM_NO_INLINE before including this header to call the exported
  * functions instead. Taking the address of dpm_malloc, dpm_free or
  * dpm_free_sized always gives the exported function.
  */
 
-#define DPM_FP_LG_PAGE 12
-#define DPM_FP_SMALL_MAX 14336
-#define DPM_FP_NBINS 35
-#define DPM_FP_LOOKUP_LEN (DPM_FP_SMALL_MAX / 16 + 1)
-#define DPM_FP_TCACHE_OF_MASK (2 * RTE_MAX_LCORE - 1)
-#define DPM_FP_RTREE_KEY_BITS (48 - DPM_LG_CHUNK)
-#define DPM_FP_RTREE_LEAF_BITS (DPM_FP_RTREE_KEY_BITS / 2)
-#define DPM_FP_RTREE_ROOT_BITS (DPM_FP_RTREE_KEY_BITS - DPM_FP_RTREE_LEAF_BITS)
-#define DPM_FP_PM_SMALL 3u
-#define DPM_FP_MAP_OFFSET 64
-
-/** @internal One size class of a tcache: a stack of cached objects. */
-struct dpm_fp_bin {
-	uint32_t ncached;
-	uint32_t ncached_max;
-	uint32_t low_water;
-	uint8_t lg_fill_div;
-	uint8_t ran_dry;
-	void **avail;
-	uint64_t nmalloc;
-	uint64_t nfree;
-} __rte_cache_aligned;
-
-/** @internal The part of a tcache the fast paths see. */
-struct dpm_fp_tcache {
-	int32_t gc_ticker;
-	int32_t socket_id;
-	uint8_t private_[RTE_CACHE_LINE_SIZE - 8];
-	struct dpm_fp_bin bins[];
-};
-
-/** @internal The part of a chunk descriptor the fast paths see. */
-struct dpm_fp_desc {
-	uint8_t private_[28];
-	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
-};
-
-/** @internal A radix-tree leaf. */
-struct dpm_fp_leaf {
-	const struct dpm_fp_desc *entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
-};
-
-/** @internal Exact division by a region size (see div.h). */
-struct dpm_fp_div {
-	uint32_t reg_size;
-	uint32_t magic;
-};
-
-/** @internal Per lcore id & DPM_FP_TCACHE_OF_MASK; never NULL. */
-extern struct dpm_fp_tcache *dpm_fp_tcache_of[2 * RTE_MAX_LCORE];
-/** @internal Size class by (size + 15) / 16, for small sizes. */
-extern uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
-/** @internal Radix tree root: chunk address -> descriptor. */
-extern struct dpm_fp_leaf *dpm_fp_rtree_root[(size_t)1 << DPM_FP_RTREE_ROOT_BITS];
-/** @internal Region size and division magic per small class. */
-extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
-
 /** @internal The slow halves the inline functions call. */
 void *dpm_malloc_hard(size_t size);
 void dpm_free_hard(void *ptr);
-void dpm_tcache_event_hard(struct dpm_fp_tcache *tc);
-void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
 
 #pragma GCC visibility pop
-
-/** @internal Size class of a small size: arithmetic when the compiler knows
- * the size (folded away), the table otherwise. */
-static __rte_always_inline unsigned int
-dpm_fp_class(size_t size)
-{
-	if (__builtin_constant_p(size)) {
-		unsigned int x;
-
-		if (size <= 128)
-			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
-		x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
-		return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
-	}
-	return dpm_fp_class_lookup[(size + 15) >> 4];
-}
-
-/** @internal The calling lcore's tcache (a never-written empty one for
- * threads without). */
-static __rte_always_inline struct dpm_fp_tcache *
-dpm_fp_tcache_self(void)
-{
-	return dpm_fp_tcache_of[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
-}
-
-/** @internal Push onto a class stack; false when full. */
-static __rte_always_inline int
-dpm_fp_push(struct dpm_fp_tcache *tc, unsigned int cls, void *ptr)
-{
-	struct dpm_fp_bin *tb = &tc->bins[cls];
-	uint32_t n = tb->ncached;
-
-	if (unlikely(n == tb->ncached_max))
-		return 0;
-	tb->avail[n] = ptr;
-	tb->ncached = n + 1;
-	tb->nfree++;
-	if (unlikely(--tc->gc_ticker == 0))
-		dpm_tcache_event_hard(tc);
-	return 1;
-}
-
-/** @internal Whether ptr starts a region, from its page-map word. */
-static __rte_always_inline int
-dpm_fp_region_start(uint32_t bits, const void *ptr)
-{
-	const struct dpm_fp_div *d = &dpm_fp_region_div[(bits >> 3) & 0xff];
-	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
-
-	return (uint32_t)(((uint64_t)diff * d->magic) >> 32) * d->reg_size == diff;
-}
 
 /** @internal dpm_malloc(): a cache hit inline, the rest out of line. */
 static __rte_always_inline void *
@@ -588,16 +480,9 @@ dpm_malloc_inline(size_t size)
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
 	if (likely(size <= DPM_FP_SMALL_MAX)) {
-		struct dpm_fp_bin *tb = &tc->bins[dpm_fp_class(size)];
-		uint32_t n = tb->ncached;
+		void *p = dpm_fp_pop(&tc->bins[dpm_fp_class(size)]);
 
-		if (likely(n != 0)) {
-			void *p = tb->avail[--n];
-
-			tb->ncached = n;
-			if (unlikely(n < tb->low_water))
-				tb->low_water = n;
-			tb->nmalloc++;
+		if (likely(p != NULL)) {
 			if (unlikely(--tc->gc_ticker == 0))
 				return dpm_malloc_event_hard(tc, p);  /* a tail call */
 			return p;
@@ -606,58 +491,48 @@ dpm_malloc_inline(size_t size)
 	return dpm_malloc_hard(size);
 }
 
-/** @internal dpm_free(): validated push inline, the rest out of line. */
+/** @internal dpm_free(): validated push inline, the rest out of line.
+ * The radix tree says "an arena chunk of ours" (a foreign pointer finds
+ * nothing); the chunk's header then gives the socket and the page map the
+ * class; the region check refuses interior pointers. */
 static __rte_always_inline void
 dpm_free_inline(void *ptr)
 {
-	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
-	if (likely((key >> DPM_FP_RTREE_KEY_BITS) == 0 && !DPM_DEBUG_CHECKS)) {
-		const struct dpm_fp_leaf *leaf = __atomic_load_n(
-			&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
-		const struct dpm_fp_desc *desc = __atomic_load_n(
-			&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)], __ATOMIC_ACQUIRE);
+	if (likely(!DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc != NULL && desc->arena_socket == tc->socket_id)) {
-			/* An arena chunk's descriptor is its base, so the map is
-			 * read from the pointer's chunk, not through desc: the
-			 * tree's loads then only decide a (predicted) branch and
-			 * stay off the path to the bin the push writes, which the
-			 * next allocation of that class reads. */
-			uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
-			const uint32_t *map = (const uint32_t *)(chunk + DPM_FP_MAP_OFFSET);
-			uint32_t bits = map[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
-
-			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-				   dpm_fp_push(tc, (bits >> 3) & 0xff, ptr)))
-				return;
-		}
+		if (likely(dpm_fp_chunk_socket(ptr) == tc->socket_id &&
+			   (bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+			   dpm_fp_push(&tc->bins[(bits >> 3) & 0xff], ptr)))
+			return;
 	}
 	dpm_free_hard(ptr);
 }
 
-/** @internal dpm_free_sized(): class from the size, checked against the
- * page map (a wrong size goes to the validating path). */
+/** @internal dpm_free_sized(): as dpm_free(), the page map checked against
+ * the class of size instead of read for it (anything else, a wrong size
+ * included, goes to dpm_free()'s validating hard path). */
 static __rte_always_inline void
 dpm_free_sized_inline(void *ptr, size_t size)
 {
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
-	if (likely(ptr != NULL && size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS)) {
-		uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
-		const struct dpm_fp_desc *desc = (const struct dpm_fp_desc *)chunk;
+	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
+		return;
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
 		unsigned int cls = dpm_fp_class(size);
-		uint32_t bits = ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))
-				[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
+		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely((bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
-			   desc->arena_socket == tc->socket_id && dpm_fp_push(tc, cls, ptr)))
+		if (likely(dpm_fp_chunk_socket(ptr) == tc->socket_id &&
+			   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
+			   dpm_fp_region_start_cls(bits, ptr, cls) && dpm_fp_push(&tc->bins[cls], ptr)))
 			return;
 	}
-	dpm_free_inline(ptr);
+	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }
 
 #ifndef DPM_NO_INLINE

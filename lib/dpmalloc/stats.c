@@ -14,6 +14,7 @@
 #include "base.h"
 #include "chunk.h"
 #include "dpm_state.h"
+#include "huge.h"
 #include "placement.h"
 #include "tcache.h"
 
@@ -99,7 +100,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 		out->bytes_allocated += cur * sc_class2size(cls);
 	}
 	for (unsigned int i = 0; i < ds->narenas; i++) {
-		arena_huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
+		huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
 		/* an arena's spare chunk is empty: held, not used */
 		out->chunks_used -= arena_spare_chunks(ds->arenas[i]);
 	}
@@ -109,7 +110,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 
 	for (int from = 0; from < RTE_MAX_NUMA_NODES; from++)
 		if (from != socket_id)
-			out->remote_frees_in += __atomic_load_n(&dpm_state.cross[from][socket_id],
+			out->remote_frees_in += __atomic_load_n(&tcache_cross[from][socket_id],
 								__ATOMIC_RELAXED);
 	out->fallback_in = __atomic_load_n(&ds->fallback_in, __ATOMIC_RELAXED);
 	out->enomem = __atomic_load_n(&ds->enomem, __ATOMIC_RELAXED);
@@ -138,8 +139,8 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 		const struct tcache_bin *tb = &tc->bins[cls];
 
 		out->nmalloc += dpm_counter_read(&tb->nmalloc);
-		out->nfree += dpm_counter_read(&tb->nfree);
-		out->tcache_cached += __atomic_load_n(&tb->ncached, __ATOMIC_RELAXED);
+		out->nfree += tcache_bin_nfree(tb);
+		out->tcache_cached += tcache_bin_ncached(tb);
 	}
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);
@@ -152,7 +153,7 @@ uint64_t dpm_stats_cross_socket(int from, int to)
 {
 	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
 		return 0;
-	return __atomic_load_n(&dpm_state.cross[from][to], __ATOMIC_RELAXED);
+	return __atomic_load_n(&tcache_cross[from][to], __ATOMIC_RELAXED);
 }
 
 uint64_t dpm_stats_fallback(int from, int to)

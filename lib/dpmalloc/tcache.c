@@ -10,12 +10,13 @@
 
 #include "base.h"
 #include "chunk.h"
-#include "dpm_state.h"
 #include "tcache.h"
 
 struct dpm_fp_tcache *dpm_fp_tcache_of[TCACHE_OF_LEN];
 
-/* dpmalloc.h mirrors the layout for its inline fast paths. */
+uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
+
+/* The inline fast paths see the tcache as dpm_fp.h's struct dpm_fp_tcache. */
 static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
 	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
@@ -32,8 +33,23 @@ static void tcache_of_clear(void)
 		tcache_publish(i, &tcache_none);
 }
 
+/* tcache_none's stacks: empty and full at once, on one sentinel slot. */
+static void *tcache_none_slot;
+
+/* Set a stack up on slots[0 .. cap] (slots[cap] the sentinel), empty. */
+static void tcache_bin_init(struct tcache_bin *tb, void **slots, unsigned int cap)
+{
+	tb->head = slots + cap;
+	tb->full = dpm_fp_pos(slots);
+	tb->empty = dpm_fp_pos(slots + cap);
+	tb->low_water = tb->empty;
+	tb->lg_fill_div = 1;
+}
+
 RTE_INIT(tcache_of_boot)
 {
+	for (unsigned int cls = 0; cls < TCACHE_NBINS_MAX; cls++)
+		tcache_bin_init(&tcache_none.bins[cls], &tcache_none_slot, 0);
 	tcache_of_clear();
 }
 
@@ -51,37 +67,41 @@ static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
 /* Capacity of a small class: twice a run's regions (as jemalloc sizes it)
- * or 64 KiB worth of objects, whichever is more (runs of 160-256 B classes
- * hold only 16-25 regions, which made flushes of 8-16 objects: a lock per
- * handful in a pipeline), within [20, 200] so that idle objects pin little.
+ * or TCACHE_SMALL_BYTES worth of objects, whichever is more (runs of
+ * 160-256 B classes hold only 16-25 regions, which made flushes of 8-16
+ * objects: a lock per handful in a pipeline), within [20,
+ * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
+ * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
+ * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
  * Large classes: 20. */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
-	unsigned int by_bytes = (64u << 10) / sc_bin_info[cls].reg_size;
+	unsigned int by_bytes = TCACHE_SMALL_BYTES / sc_bin_info[cls].reg_size;
 
-	return (uint16_t)RTE_MAX(20u, RTE_MIN(200u, RTE_MAX(by_run, by_bytes)));
+	return (uint16_t)RTE_MAX(20u, RTE_MIN(TCACHE_SMALL_MAX_OBJS, RTE_MAX(by_run, by_bytes)));
 }
 
-void tcache_boot(const struct dpm_config *cfg)
+void tcache_boot(bool enable, size_t max_size)
 {
 	unsigned int cls;
 
+	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
 	tcache_large_max = 0;
 	tcache_slots_total = 0;
-	if (!cfg->tcache_enable)
+	if (!enable)
 		return;
 	for (cls = 0; cls < sc_nclasses && cls < TCACHE_NBINS_MAX; cls++) {
 		size_t size = sc_class2size(cls);
 
-		if (cls >= SC_NBINS && size > cfg->tcache_max_size)
+		if (cls >= SC_NBINS && size > max_size)
 			break;
 		if (cls < SC_NBINS)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
 			tcache_capacity[cls] = 20;
-		tcache_slots_total += tcache_capacity[cls];
+		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
 	}
 	tcache_nbins_cfg = cls;
 	tcache_large_max = cls > 0 ? sc_class2size(cls - 1) : 0;
@@ -92,46 +112,38 @@ unsigned int tcache_nbins(void)
 	return tcache_nbins_cfg;
 }
 
-static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id)
+static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, struct arena *a)
 {
 	memset(tc, 0, sizeof(*tc));
 	tc->lcore_id = lcore_id;
-	tc->socket_id = dpm_state.lcore_socket[lcore_id];
-	tc->arena = dpm_state.lcore_arena[lcore_id];
+	tc->socket_id = a->socket_id;
+	tc->arena = a;
 	tc->nbins = tcache_nbins_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
-		struct tcache_bin *tb = &tc->bins[cls];
-
-		tb->avail = slots;
-		tb->ncached_max = tcache_capacity[cls];
-		tb->lg_fill_div = 1;
-		slots += tb->ncached_max;
+		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
+		slots += tcache_capacity[cls] + 1u;
 	}
 }
 
-struct tcache *tcache_get_hard(unsigned int lcore_id)
+struct tcache *tcache_create(unsigned int lcore_id, struct arena *a)
 {
 	struct tcache *tc;
 	void **slots;
 
-	if (tcache_nbins_cfg == 0 || lcore_id >= RTE_MAX_LCORE)
-		return NULL;
-	if (dpm_arena_choose(dpm_lcore_socket(lcore_id)) == NULL)  /* binds the lcore */
+	if (tcache_nbins_cfg == 0 || lcore_id >= RTE_MAX_LCORE || a == NULL)
 		return NULL;
 	pthread_mutex_lock(&tcache_create_lock);
 	tc = tcache_get(lcore_id);
 	if (tc == NULL) {
 		tc = tcache_spare[lcore_id];
 		if (tc == NULL) {
-			int socket = dpm_state.lcore_socket[lcore_id];
-
-			tc = base_alloc(socket, sizeof(*tc) + tcache_slots_total * sizeof(void *));
+			tc = base_alloc(a->socket_id, sizeof(*tc) + tcache_slots_total * sizeof(void *));
 			tcache_spare[lcore_id] = tc;
 		}
 		if (tc != NULL) {
 			slots = (void **)(tc + 1);
-			tcache_init(tc, slots, lcore_id);
+			tcache_init(tc, slots, lcore_id, a);
 			tcache_publish(lcore_id, tc);
 		}
 	}
@@ -197,13 +209,17 @@ void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum 
  * tcache_return_batch_to()). */
 static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, unsigned int n, bool park)
 {
+	unsigned int ncached = tcache_bin_ncached(tb);
+
 	if (n == 0)
 		return;
-	tcache_return_batch_to(tb->avail, n, cls, park ? RETURN_PARK : RETURN_RUNS);
-	memmove(tb->avail, tb->avail + n, (tb->ncached - n) * sizeof(void *));
-	tb->ncached -= n;
-	if (tb->low_water > tb->ncached)
-		tb->low_water = tb->ncached;
+	/* The oldest n sit at the bottom; the rest move down over them. */
+	tcache_return_batch_to(tb->head + (ncached - n), n, cls, park ? RETURN_PARK : RETURN_RUNS);
+	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
+	tb->head += n;
+	dpm_counter_add(&tb->nflush, n);
+	if (tcache_bin_low_water(tb) > ncached - n)
+		tb->low_water = dpm_fp_pos(tb->head);
 }
 
 static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
@@ -224,7 +240,7 @@ static void tcache_remote_flush_to(struct tcache *tc, bool park)
 		per_socket[arena_chunk_of(tc->remote[i])->desc.socket_id]++;
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		if (per_socket[s] != 0)
-			__atomic_fetch_add(&dpm_state.cross[tc->socket_id][s], per_socket[s], __ATOMIC_RELAXED);
+			__atomic_fetch_add(&tcache_cross[tc->socket_id][s], per_socket[s], __ATOMIC_RELAXED);
 	tc->nremote = 0;
 	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park ? RETURN_PARK : RETURN_RUNS);
 }
@@ -245,18 +261,28 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 
 	tb->ran_dry = 1;
 	if (cls >= SC_NBINS) {
+		/* Counted as a fill of one and its pop. */
 		p = arena_malloc_large(tc->arena, cls);
-		if (p != NULL)
-			tb->nmalloc++;
+		if (p != NULL) {
+			dpm_counter_add(&tb->nfill, 1);
+			dpm_counter_add(&tb->nmalloc, 1);
+		}
 		return p;
 	}
-	unsigned int want = RTE_MAX(1u, (unsigned int)tb->ncached_max >> tb->lg_fill_div);
-	unsigned int got = arena_bin_fill(tc->arena, cls, tb->avail, want);
+	/* Called on a miss: the stack is empty, head at the bottom. */
+	void **bottom = tb->head;
+	unsigned int want = RTE_MAX(1u, tcache_bin_capacity(tb) >> tb->lg_fill_div);
+	unsigned int got;
 
+	DPM_ASSERT(tcache_bin_ncached(tb) == 0);
+	got = arena_bin_fill(tc->arena, cls, bottom - want, want);
 	if (got == 0)
 		return NULL;
+	if (got < want)
+		memmove(bottom - got, bottom - want, got * sizeof(void *));
+	tb->head = bottom - got;   /* out[0], the lowest address, pops first */
+	dpm_counter_add(&tb->nfill, got);
 	tc->fills++;
-	tb->ncached = got;
 	return tcache_alloc_easy(tb);
 }
 
@@ -264,9 +290,12 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
 
-	tcache_bin_flush_oldest(tb, cls, tb->ncached_max / 2);
+	tcache_bin_flush_oldest(tb, cls, tcache_bin_capacity(tb) / 2);
 	tc->flushes++;
 	tcache_dalloc_easy(tb, ptr);
+	/* Frees tick no GC on their easy path: flushes do, so that an lcore
+	 * that only frees still runs its GC steps. */
+	tcache_event(tc);
 }
 
 void tcache_dalloc_remote(struct tcache *tc, void *ptr)
@@ -277,6 +306,14 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 		tcache_remote_flush(tc);
 }
 
+/* The inline malloc's entry to the GC step (dpm_fp.h). Returns the object, so that the inline malloc reaches it by a tail call
+ * and keeps no register across it. */
+void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p)
+{
+	tcache_event_hard((struct tcache *)tc);
+	return p;
+}
+
 void tcache_event_hard(struct tcache *tc)
 {
 	unsigned int cls = tc->gc_next;
@@ -285,17 +322,19 @@ void tcache_event_hard(struct tcache *tc)
 	tc->gc_ticker = TCACHE_GC_INCR;
 	tc->gc_next = cls + 1 < tc->nbins ? cls + 1 : 0;
 	tc->gc_runs++;
-	if (tb->low_water > 0) {
+	unsigned int low = tcache_bin_low_water(tb);
+
+	if (low > 0) {
 		/* Objects nobody asked for since the last visit: return 3/4 of
 		 * them and fill less next time. */
-		tcache_bin_flush_oldest(tb, cls, tb->low_water - tb->low_water / 4);
-		if (cls < SC_NBINS && (tb->ncached_max >> (tb->lg_fill_div + 1)) >= 1 &&
+		tcache_bin_flush_oldest(tb, cls, low - low / 4);
+		if (cls < SC_NBINS && (tcache_bin_capacity(tb) >> (tb->lg_fill_div + 1)) >= 1 &&
 		    tb->lg_fill_div < TCACHE_LG_FILL_DIV_MAX)
 			tb->lg_fill_div++;
 	} else if (tb->ran_dry && tb->lg_fill_div > 1) {
 		tb->lg_fill_div--;
 	}
-	tb->low_water = tb->ncached;
+	tb->low_water = dpm_fp_pos(tb->head);
 	tb->ran_dry = 0;
 	if (cls < SC_NBINS)
 		arena_bin_xfer_drain(tc->arena, cls, false);
@@ -304,25 +343,95 @@ void tcache_event_hard(struct tcache *tc)
 	chunk_decay_tick(tc->socket_id);
 }
 
+/*
+ * Objects taken so far by a bulk allocation wait in a list threaded through
+ * their first word (every object has at least 16 bytes), so that a failure
+ * can give them back without having written to the caller's array.
+ */
+static void *tcache_bulk_chain(void *head, void *obj)
+{
+	*(void **)obj = head;
+	return obj;
+}
+
+/* Small class through the tcache: the cached top of the stack, and the rest
+ * straight from the bin in batches, each under one lock. */
+unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	unsigned int ncached = tcache_bin_ncached(tb);
+	unsigned int room = tcache_bin_capacity(tb) - ncached;
+	unsigned int need = n > ncached ? n - ncached : 0;
+	void *chain = NULL, *batch[64];
+	unsigned int got = 0, i;
+
+	if (need > 0 && need <= room) {
+		/* Fill the missing objects onto the stack, then take all n from
+		 * it: a failure leaves what came cached, and writes nothing to
+		 * ptrs. */
+		got = arena_bin_fill(tc->arena, cls, tb->head - need, need);
+		if (got < need && got > 0)
+			memmove(tb->head - got, tb->head - need, got * sizeof(void *));
+		tb->head -= got;
+		dpm_counter_add(&tb->nfill, got);
+		tc->fills++;
+		tb->ran_dry = 1;
+		if (got < need) {
+			rte_errno = ENOMEM;
+			return 0;
+		}
+		need = 0;
+		ncached = n;
+	}
+	while (got < need) {
+		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
+		unsigned int k = arena_bin_fill(tc->arena, cls, batch, want);
+
+		for (i = 0; i < k; i++)
+			chain = tcache_bulk_chain(chain, batch[i]);
+		got += k;
+		if (k < want)
+			break;
+	}
+	if (got < need) {
+		/* Give the partial batch back; the caller retries object by
+		 * object, where the socket policy (fallback) and the ENOMEM
+		 * count apply as for dpm_malloc(). */
+		while (chain != NULL) {
+			for (i = 0; i < RTE_DIM(batch) && chain != NULL; i++) {
+				batch[i] = chain;
+				chain = *(void **)chain;
+			}
+			arena_bin_flush(tc->arena, cls, batch, i, false);
+		}
+		rte_errno = ENOMEM;
+		return 0;
+	}
+	for (i = 0; i < need; i++) {
+		ptrs[i] = chain;
+		chain = *(void **)chain;
+	}
+	if (need > 0) {
+		tb->ran_dry = 1;
+		dpm_counter_add(&tb->nfill, need);   /* counted as filled and popped */
+	}
+	memcpy(ptrs + need, tb->head, (n - need) * sizeof(void *));
+	tb->head += n - need;
+	if (tcache_bin_low_water(tb) > ncached - (n - need))
+		tb->low_water = dpm_fp_pos(tb->head);
+	dpm_counter_add(&tb->nmalloc, n);
+	return n;
+}
+
 void tcache_flush_all(struct tcache *tc)
 {
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		struct tcache_bin *tb = &tc->bins[cls];
 
-		tcache_bin_flush_oldest_to(tb, cls, tb->ncached, false);
-		tb->low_water = 0;
+		tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), false);
+		tb->low_water = tb->empty;
 	}
 	tcache_remote_flush_to(tc, false);
-	/* A full flush sends its objects straight to their runs and drains the
-	 * transfer caches, so that once every lcore that freed has flushed
-	 * (the last one after all the others stopped), every run and chunk can
-	 * be free again. */
-	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		struct dpm_socket *ds = &dpm_state.sockets[s];
-
-		for (unsigned int i = 0; ds->present && i < ds->narenas; i++)
-			arena_drain_all(ds->arenas[i]);
-	}
 }
 
 void tcache_destroy(unsigned int lcore_id)

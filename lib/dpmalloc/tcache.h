@@ -9,20 +9,21 @@
  * Per-lcore thread caches.
  *
  * One tcache per lcore id, found through dpm_fp_tcache_of[rte_lcore_id()] (no
- * TLS-keyed data). Per class a stack of cached pointers:
+ * TLS-keyed data). Per class a stack of cached pointers kept by a head
+ * pointer (dpm_fp.h's struct dpm_fp_bin, drawn there): the newest at
+ * head[0], the oldest at the bottom, next to the sentinel slot.
  *
- *   avail[0] ... avail[ncached-1] | empty ... | avail[ncached_max-1]
- *   oldest                newest (popped and pushed here)
- *
- * A miss fills a batch (ncached_max >> lg_fill_div) from the arena bin under
+ * A miss fills a batch (capacity >> lg_fill_div) from the arena bin under
  * one lock; a push onto a full stack flushes the oldest half, grouped by
  * arena so each bin lock is taken once per group. Only the owning lcore
- * touches its tcache, so the easy paths take no lock and no atomic.
+ * touches its tcache, so the easy paths take no lock and no atomic, and
+ * the free's easy path writes nothing but the stack and its head.
  *
- * GC runs from the lcore's own calls: every TCACHE_GC_INCR events one class
- * is examined; objects that stayed unused since the last visit (the low
- * water mark) are flushed, 3/4 of them, and that class's fill halves; a
- * class that ran dry since its last visit doubles its fill.
+ * GC runs from the lcore's own allocations and hard paths: every
+ * TCACHE_GC_INCR events one class is examined; objects that stayed unused
+ * since the last visit (the low water mark) are flushed, 3/4 of them, and
+ * that class's fill halves; a class that ran dry since its last visit
+ * doubles its fill.
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
@@ -34,29 +35,23 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "dpm_fp.h"
 #include "dpm_private.h"
-#include "dpmalloc.h"
 #include "size_class.h"
 
 #define TCACHE_GC_INCR 228      /* events between two GC steps (jemalloc's) */
 #define TCACHE_LG_FILL_DIV_MAX 5
+#define TCACHE_SMALL_BYTES (64u << 10)   /* per small class, see tcache.c */
+#define TCACHE_SMALL_MAX_OBJS 1024u
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
-/*
- * One class of one tcache is the public header's struct dpm_fp_bin (its
- * inline fast paths push and pop): a cache line of its own, 32-bit fields
- * so the easy paths need no partial-register moves.
- *   ncached, ncached_max  the stack's depth and capacity
- *   low_water             least ncached since the last GC visit
- *   lg_fill_div           a miss fills ncached_max >> lg_fill_div
- *   ran_dry               a miss happened since the last GC visit
- *   nmalloc, nfree        served to / taken from callers
- */
+/* One class of one tcache is dpm_fp.h's struct dpm_fp_bin: the inline fast
+ * paths push and pop it. */
 #define tcache_bin dpm_fp_bin
 
-/* The first cache line and the bins are what dpmalloc.h's struct
- * dpm_fp_tcache mirrors (checked in tcache.c). */
+/* The first cache line and the bins are dpm_fp.h's struct dpm_fp_tcache
+ * (checked in tcache.c). */
 struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
 	int32_t socket_id;
@@ -80,8 +75,8 @@ struct tcache {
  */
 #define TCACHE_OF_LEN (2 * RTE_MAX_LCORE)
 #define TCACHE_OF_MASK (TCACHE_OF_LEN - 1)
-/* The table is the public header's dpm_fp_tcache_of (its inline fast paths
- * index it), holding struct tcache pointers. */
+/* The table is dpm_fp.h's dpm_fp_tcache_of (the inline fast paths index
+ * it), holding struct tcache pointers. */
 extern DPM_HIDDEN struct tcache tcache_none;
 
 /* The lcore's tcache, or tcache_none. */
@@ -106,28 +101,60 @@ static inline struct tcache *tcache_get(unsigned int lcore_id)
 	return tc != &tcache_none ? tc : NULL;
 }
 
-/* Pop a cached object, or NULL on a miss. */
+/* Pop a cached object, or NULL on a miss (dpm_fp.h). */
 static inline void *tcache_alloc_easy(struct tcache_bin *tb)
 {
-	void *p;
-
-	if (unlikely(tb->ncached == 0))
-		return NULL;
-	p = tb->avail[--tb->ncached];
-	if (unlikely(tb->ncached < tb->low_water))
-		tb->low_water = tb->ncached;
-	tb->nmalloc++;
-	return p;
+	return dpm_fp_pop(tb);
 }
 
-/* Push a freed object; false when the stack is full. */
+/* Push a freed object; false when the stack is full (dpm_fp.h). */
 static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 {
-	if (unlikely(tb->ncached == tb->ncached_max))
-		return false;
-	tb->avail[tb->ncached++] = ptr;
-	tb->nfree++;
-	return true;
+	return dpm_fp_push(tb, ptr);
+}
+
+/* Objects in a stack. Other threads may call it (statistics): it reads
+ * the head once, relaxed. */
+static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
+{
+	void **head = __atomic_load_n(&tb->head, __ATOMIC_RELAXED);
+
+	return (uint32_t)(tb->empty - dpm_fp_pos(head)) / sizeof(void *);
+}
+
+/* A stack's capacity. */
+static inline unsigned int tcache_bin_capacity(const struct tcache_bin *tb)
+{
+	return (uint32_t)(tb->empty - tb->full) / sizeof(void *);
+}
+
+/* Least depth since the last GC visit. */
+static inline unsigned int tcache_bin_low_water(const struct tcache_bin *tb)
+{
+	return (uint32_t)(tb->empty - tb->low_water) / sizeof(void *);
+}
+
+static inline void tcache_bin_low_water_set(struct tcache_bin *tb, unsigned int n)
+{
+	tb->low_water = tb->empty - n * (uint32_t)sizeof(void *);
+}
+
+/* The i-th cached object, newest first (i < tcache_bin_ncached()). */
+static inline void *tcache_bin_obj(const struct tcache_bin *tb, unsigned int i)
+{
+	return tb->head[i];
+}
+
+/* Frees the stack took from callers (derived: see dpm_fp.h). */
+static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
+{
+	uint64_t nfill = dpm_counter_read(&tb->nfill);
+	uint64_t taken = tcache_bin_ncached(tb) + dpm_counter_read(&tb->nmalloc) +
+			 dpm_counter_read(&tb->nflush);
+
+	/* A read racing the lcore may see a fill's count before its
+	 * objects: never report less than nothing. */
+	return taken > nfill ? taken - nfill : 0;
 }
 
 /* Count one event; runs a GC step when due. */
@@ -138,8 +165,9 @@ static inline void tcache_event(struct tcache *tc)
 		tcache_event_hard(tc);
 }
 
-/* Set-up from the configuration (classes cached, capacities). */
-void tcache_boot(const struct dpm_config *cfg);
+/* Set-up from the configuration: enabled or not, the largest size cached
+ * (small classes always are). Clears the cross-socket counters. */
+void tcache_boot(bool enable, size_t max_size);
 
 /* Number of classes the tcache covers (0 when disabled). */
 unsigned int tcache_nbins(void);
@@ -147,9 +175,14 @@ unsigned int tcache_nbins(void);
 /* Size of the largest class the tcache covers (0 when disabled). */
 extern DPM_HIDDEN size_t tcache_large_max;
 
-/* The calling lcore's tcache, created on first use; NULL when the caller
- * is not an lcore, the tcache is disabled, or memory is short. */
-struct tcache *tcache_get_hard(unsigned int lcore_id);
+/* The tcache of lcore_id, bound to arena a (of the lcore's socket),
+ * created and published on first use; NULL when the tcache is disabled,
+ * the id is not an lcore's, or memory is short. */
+struct tcache *tcache_create(unsigned int lcore_id, struct arena *a);
+
+/* Frees by lcores of socket [from] of memory of socket [to]: added per
+ * batch (relaxed atomics), read by the statistics. */
+extern DPM_HIDDEN uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 
 /* Miss: fill the stack from the arena and pop one (small classes), or
  * allocate directly (large classes). */
@@ -161,11 +194,19 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
 /* Free of another socket's memory: buffered, sent home in batches. */
 void tcache_dalloc_remote(struct tcache *tc, void *ptr);
 
-/* Give every cached object back (and the remote buffer). */
+/* Small class cls: n objects into ptrs, the cached top of the stack and
+ * the rest straight from the bin in batches, each under one lock. All or
+ * nothing: n, or 0 with rte_errno = ENOMEM (nothing taken). */
+unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n);
+
+/* Give every cached object back (and the remote buffer), straight to their
+ * runs. Objects parked in transfer caches stay there: drain the arenas
+ * (arena_drain_all()) for a full flush. */
 void tcache_flush_all(struct tcache *tc);
 
-/* Flush and unpublish the tcache of lcore_id (lcore unregistration, fini).
- * The memory is kept for the next thread taking that lcore id. */
+/* Flush (as tcache_flush_all()) and unpublish the tcache of lcore_id
+ * (lcore unregistration, fini). The memory is kept for the next thread
+ * taking that lcore id. */
 void tcache_destroy(unsigned int lcore_id);
 
 /* Destroy every tcache and forget the spare memory (shutdown). */

@@ -17,9 +17,9 @@
 
 const struct zone_ops *zone_source = &zone_memzone_ops;
 
-void zone_select(enum dpm_zone_source source)
+void zone_select(const struct zone_ops *ops)
 {
-	zone_source = source == DPM_ZONE_ANON ? &zone_anon_ops : &zone_memzone_ops;
+	zone_source = ops;
 }
 
 /* Memzone names must be unique process-wide and at most 31 characters. */

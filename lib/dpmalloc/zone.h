@@ -21,8 +21,6 @@
 
 #include <rte_memory.h>
 
-#include "dpmalloc.h"
-
 #define ZONE_NAME_LEN 32
 
 /* One reservation as the source made it. addr/size is the chunk-aligned
@@ -50,9 +48,9 @@ struct zone_ops {
 extern const struct zone_ops zone_memzone_ops;
 extern const struct zone_ops zone_anon_ops;
 
-/* The source in use, chosen by dpm_init(). */
+/* The source in use, chosen at initialisation. */
 extern const struct zone_ops *zone_source;
 
-void zone_select(enum dpm_zone_source source);
+void zone_select(const struct zone_ops *ops);
 
 #endif /* DPM_ZONE_H */

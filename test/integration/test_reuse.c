@@ -10,11 +10,13 @@
 
 #include <inttypes.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <criterion/criterion.h>
 
 #include <rte_common.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 
 #include "dpmalloc.h"
 #include "dpm_test.h"
@@ -80,6 +82,43 @@ Test(reuse, freed_large_run_is_reused_in_the_same_chunk)
 	cr_assert_eq(chunk_of(on_lcore.second), chunk_of(on_lcore.first));
 	cr_assert_eq(dpm_test_run_on_pthread(free_then_malloc, &on_thread), 0);
 	cr_assert_eq(chunk_of(on_thread.second), chunk_of(on_thread.first));
+}
+
+/* Per worker lcore: one large object, left live for the test to compare. */
+static void *large_of_lcore[RTE_MAX_LCORE];
+
+static int
+malloc_large_here(void *arg)
+{
+	RTE_SET_USED(arg);
+	large_of_lcore[rte_lcore_id()] = dpm_malloc(100 * ITEST_KIB);
+	return large_of_lcore[rte_lcore_id()] == NULL;
+}
+
+/* Large runs of a socket come from one arena whatever lcore asks, so pages
+ * one lcore freed serve the next (before, each lcore's arena took chunks of
+ * its own: on the mixed workload two thirds of their pages sat free). */
+Test(reuse, large_runs_of_different_lcores_share_chunks)
+{
+	unsigned int lcore, n = 0;
+	uintptr_t first = 0;
+
+	memset(large_of_lcore, 0, sizeof(large_of_lcore));
+	cr_assert_eq(dpm_test_launch_workers(malloc_large_here, NULL, 4), 4);
+	cr_assert_eq(dpm_test_wait_workers(), 0);
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		void *p = large_of_lcore[lcore];
+
+		if (p == NULL)
+			continue;
+		if (n++ == 0)
+			first = chunk_of(p);
+		else
+			cr_assert_eq(chunk_of(p), first, "lcore %u's large object %p is in another chunk", lcore, p);
+	}
+	cr_assert_eq(n, 4);
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		dpm_free(large_of_lcore[lcore]);
 }
 
 Test(reuse, freed_huge_object_is_reused_without_a_new_memzone)

@@ -5,6 +5,8 @@
 /* Spans and free chunks of a socket, on the anonymous zone source (spans
  * are mapped but never touched, so a 16 GiB footprint costs nothing). */
 
+#include <string.h>
+
 #include <criterion/criterion.h>
 
 #include "base.h"
@@ -12,15 +14,23 @@
 #include "dpm_private.h"
 #include "zone.h"
 
-static struct dpm_config cfg;
+static struct chunk_config cfg;
+
+/* dpm_config_defaults()' span settings. */
+static void chunk_config_defaults(struct chunk_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->first_span_size = (size_t)2 << 20;
+	c->max_span_size = (size_t)1 << 30;
+	c->span_decay_ms = 5000;
+}
 
 static void setup(void)
 {
-	dpm_config_defaults(&cfg);
-	cfg.zone_source = DPM_ZONE_ANON;
+	chunk_config_defaults(&cfg);
 	cfg.span_decay_ms = 0;
 	cfg.first_span_size = (size_t)32 << 20;   /* room for several chunks per span */
-	zone_select(DPM_ZONE_ANON);
+	zone_select(&zone_anon_ops);
 	chunk_boot(&cfg);
 }
 
@@ -96,8 +106,7 @@ Test(chunk, a_16_gib_footprint_takes_well_under_100_spans)
 
 	/* with the default span sizes */
 	chunk_fini();
-	dpm_config_defaults(&cfg);
-	cfg.zone_source = DPM_ZONE_ANON;
+	chunk_config_defaults(&cfg);
 	chunk_boot(&cfg);
 
 	while (total < ((size_t)16 << 30)) {
@@ -105,10 +114,79 @@ Test(chunk, a_16_gib_footprint_takes_well_under_100_spans)
 		total += 64 * DPM_CHUNK;
 	}
 	chunk_stats(0, &st);
-	cr_assert_lt(st.spans, 40, "%lu spans for 16 GiB", st.spans);
-	/* and the growth keeps slack to at most half of what is used */
-	cr_assert_leq(st.bytes_reserved, total + total / 2);
+	cr_assert_lt(st.spans, 100, "%lu spans for 16 GiB", st.spans);
+	/* Policy changed with the footprint work: spans grow by an eighth of
+	 * the footprint (they grew by half), so growth slack stays under an
+	 * eighth of what is used, plus the last request. */
+	cr_assert_leq(st.bytes_reserved, total + total / 8 + 64 * DPM_CHUNK);
 	cr_assert_geq(st.bytes_reserved, total);
+}
+
+Test(chunk, a_new_span_grows_the_footprint_by_an_eighth)
+{
+	struct chunk_socket_stats before, after;
+	int checked = 0;
+
+	/* Single chunks until two spans were reserved past 256 MiB (where
+	 * the footprint stops doubling): each must be an eighth of it. */
+	for (int i = 0; i < 4096 && checked < 2; i++) {
+		chunk_stats(0, &before);
+		cr_assert_not_null(chunk_alloc(0, 1, DPM_CHUNK));
+		chunk_stats(0, &after);
+		if (after.spans == before.spans || before.bytes_reserved < ((size_t)256 << 20))
+			continue;
+		cr_assert_eq(before.chunks_used * DPM_CHUNK, before.bytes_reserved, "spans were full");
+		cr_assert_eq(after.bytes_reserved - before.bytes_reserved,
+			     DPM_ALIGN_UP(before.bytes_reserved / 8, DPM_CHUNK),
+			     "new span of %lu bytes for a footprint of %lu",
+			     after.bytes_reserved - before.bytes_reserved, before.bytes_reserved);
+		checked++;
+	}
+	cr_assert_eq(checked, 2);
+}
+
+/* 16 chunks in one span, then the listed ones freed again. */
+static void make_holes(void *c[16], const int *freed, size_t n)
+{
+	for (int i = 0; i < 16; i++)
+		cr_assert_not_null(c[i] = chunk_alloc(0, 1, DPM_CHUNK));
+	for (int i = 1; i < 16; i++)
+		cr_assert_eq((uintptr_t)c[i], (uintptr_t)c[0] + i * DPM_CHUNK, "one span, in order");
+	for (size_t i = 0; i < n; i++)
+		chunk_dealloc(0, c[freed[i]], 1);
+}
+
+Test(chunk, a_multi_chunk_request_takes_the_tightest_free_run_without_a_new_span)
+{
+	/* free runs: 5 chunks at 1, a hole at 7, 3 chunks at 9 */
+	static const int freed[] = { 1, 2, 3, 4, 5, 7, 9, 10, 11 };
+	struct chunk_socket_stats before, after;
+	void *c[16];
+
+	make_holes(c, freed, RTE_DIM(freed));
+	chunk_stats(0, &before);
+	/* 3 chunks fit exactly in the higher run; a first fit would cut the
+	 * 5-chunk run. */
+	cr_assert_eq(chunk_alloc(0, 3, DPM_CHUNK), c[9]);
+	/* 2 chunks take the top end of the 5-chunk run, the only one left */
+	cr_assert_eq(chunk_alloc(0, 2, DPM_CHUNK), c[4]);
+	chunk_stats(0, &after);
+	cr_assert_eq(after.spans_reserved, before.spans_reserved, "served from the free chunks");
+}
+
+Test(chunk, single_chunks_fill_holes_and_leave_free_runs_whole)
+{
+	/* free runs: 3 chunks at 1, a hole at 5, 5 chunks at 7 */
+	static const int freed[] = { 1, 2, 3, 5, 7, 8, 9, 10, 11 };
+	void *c[16];
+
+	make_holes(c, freed, RTE_DIM(freed));
+	/* The hole first (a lowest fit would cut the 3-chunk run), then the
+	 * bottom of the tightest run. */
+	cr_assert_eq(chunk_alloc(0, 1, DPM_CHUNK), c[5]);
+	cr_assert_eq(chunk_alloc(0, 1, DPM_CHUNK), c[1]);
+	/* The 5-chunk run stayed whole for a 5-chunk object. */
+	cr_assert_eq(chunk_alloc(0, 5, DPM_CHUNK), c[7]);
 }
 
 Test(chunk, trim_gives_back_only_completely_free_spans)

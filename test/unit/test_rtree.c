@@ -16,7 +16,7 @@
 
 static void setup(void)
 {
-	zone_select(DPM_ZONE_ANON);
+	zone_select(&zone_anon_ops);
 	rtree_reset();
 }
 

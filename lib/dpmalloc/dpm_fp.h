@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpmalloc authors
+ */
+
+#ifndef DPM_FP_H
+#define DPM_FP_H
+
+/*
+ * @internal
+ * The fast paths' layout: the bottom of the module stack.
+ *
+ * Everything the cache-hit halves of dpm_malloc(), dpm_free() and
+ * dpm_free_sized() touch is defined here and only here: the tcache's
+ * visible part and its bins, the chunk descriptor's first bytes, the page
+ * map word, the radix-tree leaf and the class tables. The library's modules
+ * (size_class, rtree, arena, tcache) build their structures on these
+ * definitions and include this header directly; dpmalloc.h includes it for
+ * its inline functions, which is why it is installed. It is not API: it
+ * changes with DPM_VERSION, and code compiled against one version's header
+ * runs with that version's library only. Each module that owns a mirrored
+ * value checks it at build time (static_assert in arena.c, rtree.c,
+ * size_class.c and tcache.c).
+ *
+ * Nothing here includes another dpmalloc header but the build
+ * configuration.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_lcore.h>
+
+#include "dpm_build_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DPM_FP_LG_PAGE 12
+#define DPM_FP_SMALL_MAX 14336
+#define DPM_FP_NBINS 35
+#define DPM_FP_LOOKUP_LEN (DPM_FP_SMALL_MAX / 16 + 1)
+#define DPM_FP_TCACHE_OF_MASK (2 * RTE_MAX_LCORE - 1)
+#define DPM_FP_RTREE_KEY_BITS (48 - DPM_LG_CHUNK)
+#define DPM_FP_RTREE_LEAF_BITS (DPM_FP_RTREE_KEY_BITS / 2)
+#define DPM_FP_RTREE_ROOT_BITS (DPM_FP_RTREE_KEY_BITS - DPM_FP_RTREE_LEAF_BITS)
+/* Page map word (see arena.h): bits 0-2 state, 3-10 class, and for small
+ * runs 16-31 the page's phase in its run. */
+#define DPM_FP_PM_SMALL 3u
+/* Offset of the page map in an arena chunk (after the descriptor). */
+#define DPM_FP_MAP_OFFSET 64
+
+/*
+ * One size class of a tcache: a stack of cached objects, kept as jemalloc's
+ * cache_bin is, by a head pointer. The stack grows down:
+ *
+ *   slots:  [ free ... free | head[0] head[1] ... head[n-1] | sentinel ]
+ *            ^ full          ^ head (newest, popped next)     ^ empty
+ *
+ * A pop reads *head and moves head up; a push moves head down and writes
+ * there. Neither needs the depth: a pop compares head with low_water (which
+ * is empty, or above it), a push with full. The depth is derived:
+ * (empty - head) / sizeof(void *). Positions are stored as their low 32
+ * bits (a stack spans a few KiB, so they are unique and differences are
+ * exact modulo 2^32). The sentinel slot past the bottom makes the
+ * unconditional *head of a pop on an empty stack a harmless read.
+ *
+ *   low_water     the emptiest position since the last GC visit: a pop
+ *                 that reaches it either finds the stack empty (a miss) or
+ *                 moves it up by one
+ *   lg_fill_div   a miss fills capacity >> lg_fill_div
+ *   ran_dry       a miss happened since the last GC visit
+ *   nmalloc       objects served to callers (pops and direct allocations)
+ *   nfill         objects the arena put on the stack (and direct
+ *                 allocations, counted as a fill and a pop)
+ *   nflush        objects taken off the stack back to arenas
+ * A free is counted by nothing: frees taken = depth + nmalloc + nflush -
+ * nfill, exact whenever the owning lcore is between two calls.
+ */
+struct dpm_fp_bin {
+	void **head;
+	uint32_t low_water;
+	uint32_t full;
+	uint32_t empty;
+	uint8_t lg_fill_div;
+	uint8_t ran_dry;
+	uint64_t nmalloc;
+	uint64_t nfill;
+	uint64_t nflush;
+} __rte_cache_aligned;
+
+/* The part of a tcache the fast paths see: tcache.h's struct tcache starts
+ * with these fields and ends with the bins. */
+struct dpm_fp_tcache {
+	int32_t gc_ticker;
+	int32_t socket_id;
+	uint8_t private_[RTE_CACHE_LINE_SIZE - 8];
+	struct dpm_fp_bin bins[];
+};
+
+/* The part of a chunk descriptor the fast paths see (arena.h's struct
+ * chunk_desc). */
+struct dpm_fp_desc {
+	uint8_t private_[28];
+	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
+};
+
+/* A radix-tree leaf (rtree.h): descriptor addresses, arena chunks' tagged
+ * with DPM_FP_RTREE_ARENA (descriptors are cache-line aligned). */
+#define DPM_FP_RTREE_ARENA 1u
+#define DPM_FP_RTREE_TAG_MASK 63u
+struct dpm_fp_leaf {
+	uintptr_t entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
+};
+
+/* Exact division by a region size (see div.h). */
+struct dpm_fp_div {
+	uint32_t reg_size;
+	uint32_t magic;
+};
+
+/* The library is built with hidden visibility; inline code compiled into
+ * programs reaches these. */
+#pragma GCC visibility push(default)
+
+/* Per lcore id & DPM_FP_TCACHE_OF_MASK; never NULL (tcache.c). */
+extern struct dpm_fp_tcache *dpm_fp_tcache_of[2 * RTE_MAX_LCORE];
+/* Size class by (size + 15) / 16, for small sizes (size_class.c). */
+extern uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
+/* Radix tree root: chunk address -> descriptor (rtree.c). */
+extern struct dpm_fp_leaf *dpm_fp_rtree_root[(size_t)1 << DPM_FP_RTREE_ROOT_BITS];
+/* Region size and division magic per small class (size_class.c). */
+extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
+
+/* The GC step of a tcache, returning p so that a pop can reach it by a
+ * tail call (tcache.c). */
+void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
+
+#pragma GCC visibility pop
+
+/* Size class of a small size: arithmetic when the compiler knows the size
+ * (folded away), the table otherwise. */
+static __rte_always_inline unsigned int
+dpm_fp_class(size_t size)
+{
+	if (__builtin_constant_p(size)) {
+		unsigned int x;
+
+		if (size <= 128)
+			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
+		x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
+		return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
+	}
+	return dpm_fp_class_lookup[(size + 15) >> 4];
+}
+
+/* The calling lcore's tcache (a never-written empty one for threads
+ * without). */
+static __rte_always_inline struct dpm_fp_tcache *
+dpm_fp_tcache_self(void)
+{
+	return dpm_fp_tcache_of[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
+}
+
+/* Low 32 bits of a stack position. */
+static __rte_always_inline uint32_t
+dpm_fp_pos(void *const *pos)
+{
+	return (uint32_t)(uintptr_t)pos;
+}
+
+/* Pop from a class stack; NULL when empty. */
+static __rte_always_inline void *
+dpm_fp_pop(struct dpm_fp_bin *tb)
+{
+	void **head = tb->head;
+	void *p = *head;
+
+	if (unlikely(dpm_fp_pos(head) == tb->low_water)) {
+		if (dpm_fp_pos(head) == tb->empty)
+			return NULL;
+		tb->low_water = dpm_fp_pos(head + 1);
+	}
+	tb->head = head + 1;
+	tb->nmalloc++;
+	return p;
+}
+
+/* Push onto a class stack; false when full. Counts nothing. */
+static __rte_always_inline bool
+dpm_fp_push(struct dpm_fp_bin *tb, void *ptr)
+{
+	void **head = tb->head;
+
+	if (unlikely(dpm_fp_pos(head) == tb->full))
+		return false;
+	head[-1] = ptr;
+	tb->head = head - 1;
+	return true;
+}
+
+/*
+ * Whether the radix tree maps ptr's chunk as an arena chunk. Arena chunks
+ * are entered as their base (where their descriptor lives) plus
+ * DPM_FP_RTREE_ARENA; huge objects' descriptors live elsewhere and carry
+ * no tag; NULL is no chunk of ours. So one compare of the leaf entry tells
+ * "an arena chunk of ours", and the chunk header may then be read at the
+ * pointer's chunk base without waiting for the entry's value.
+ */
+static __rte_always_inline bool
+dpm_fp_arena_chunk(const void *ptr)
+{
+	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
+	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+	const struct dpm_fp_leaf *leaf;
+
+	if (unlikely((key >> DPM_FP_RTREE_KEY_BITS) != 0))
+		return false;
+	leaf = __atomic_load_n(&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)],
+			       __ATOMIC_ACQUIRE) == chunk + DPM_FP_RTREE_ARENA;
+}
+
+/* The page map word of ptr in its arena chunk. */
+static __rte_always_inline uint32_t
+dpm_fp_map_bits(const void *ptr)
+{
+	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+
+	return ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
+}
+
+/* The socket of ptr's arena chunk (read from its header). */
+static __rte_always_inline int32_t
+dpm_fp_chunk_socket(const void *ptr)
+{
+	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+
+	return ((const struct dpm_fp_desc *)chunk)->arena_socket;
+}
+
+/* Whether ptr starts a region, from its page-map word: its offset from
+ * the run's start modulo the page (offset in the page plus the page's
+ * phase) must be a multiple of the region size, by the exact division of
+ * div.h multiplied back. */
+static __rte_always_inline int
+dpm_fp_region_start(uint32_t bits, const void *ptr)
+{
+	const struct dpm_fp_div *d = &dpm_fp_region_div[(bits >> 3) & 0xff];
+	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
+
+	return (uint32_t)(((uint64_t)diff * d->magic) >> 32) * d->reg_size == diff;
+}
+
+/* Size of small class cls by arithmetic (folded for a constant). */
+static __rte_always_inline uint32_t
+dpm_fp_class_size(unsigned int cls)
+{
+	unsigned int x;
+
+	if (cls < 8)
+		return (cls + 1) << 4;
+	x = (cls - 8) / 4 + 7;
+	return (1u << x) + (((cls - 8) % 4 + 1) << (x - 2));
+}
+
+/* dpm_fp_region_start() for a page map word known to be of class cls:
+ * with a constant class the division constants are folded. */
+static __rte_always_inline int
+dpm_fp_region_start_cls(uint32_t bits, const void *ptr, unsigned int cls)
+{
+	uint32_t diff, d, magic;
+
+	if (!__builtin_constant_p(cls))
+		return dpm_fp_region_start(bits, ptr);
+	d = dpm_fp_class_size(cls);
+	magic = (uint32_t)((((uint64_t)1 << 32) + d - 1) / d);
+	diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
+	return (uint32_t)(((uint64_t)diff * magic) >> 32) * d == diff;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPM_FP_H */
