@@ -139,6 +139,20 @@ extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
  * tail call (tcache.c). */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
 
+/*
+ * The layout's version. Bump it with any change to what this file defines
+ * (a structure, a constant, a table's meaning). The library exports
+ * DPM_FP_LAYOUT_SYM, dpm_fp_layout_v<N> (init.c), and every program that
+ * compiles the inline fast paths of dpmalloc.h refers to it, so a program
+ * built against one layout cannot load a library of another: the dynamic
+ * loader fails loudly (undefined symbol) before any inline path runs.
+ */
+#define DPM_FP_LAYOUT_VERSION 1
+#define DPM_FP_PASTE_(a, b) a ## b
+#define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
+#define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
+extern const uint32_t DPM_FP_LAYOUT_SYM;
+
 #pragma GCC visibility pop
 
 /* Size class of a small size: arithmetic when the compiler knows the size

@@ -187,6 +187,9 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The fast-path layout this library was built with (see dpm_fp.h). */
+const uint32_t DPM_FP_LAYOUT_SYM = DPM_FP_LAYOUT_VERSION;
+
 bool dpm_refuse_secondary(void)
 {
 	static bool logged;
