@@ -9,7 +9,7 @@
 # and every object came back intact. Each race is listed as its two
 # accesses' top frames. About 30 s here (build ~15 s, scenarios 2-6 s each).
 #
-# Run it alone:  DPM_CI_STAGES=20-tsan bash devtools/test.sh
+# Run it alone:  DPM_CI_STAGES=30-tsan bash devtools/test.sh
 # One scenario:  TSAN_OPTIONS=suppressions=test/tsan/tsan.supp \
 #                    build-tsan/test/tsan/tsan_runner numa
 
