@@ -36,9 +36,12 @@ huge_mount=${DPM_HUGE_MOUNT:-/mnt/huge}
 required_packages="dpdk-dev libdpdk-dev libnuma-dev libcriterion-dev meson
 	ninja-build pkg-config gcc"
 # Only the benchmarks (test/perf, devtools) and the sanitizer and fuzzer
-# CI stages (devtools/ci.d: clang's TSan and libFuzzer runtimes) need these.
+# CI stages (devtools/ci.d: clang's TSan and libFuzzer runtimes) need these;
+# also libsystemd-dev for linking DPDK statically (its static pkg-config
+# flags name -lsystemd; devtools/ci.d/20-build-kinds.sh) and doxygen for the
+# API reference (devtools/ci.d/21-docs.sh).
 optional_packages="libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
-	python3-matplotlib clang-14 libclang-rt-14-dev"
+	python3-matplotlib clang-14 libclang-rt-14-dev libsystemd-dev doxygen"
 
 log() { echo "setup: $*" >&2; }
 

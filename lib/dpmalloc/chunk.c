@@ -202,7 +202,9 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	cs->stats.spans_reserved++;
 	cs->stats.bytes_reserved += size;
 	cs->nfree += sp->nfree;
-	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p", socket_id, zone.name, size >> 20, zone.addr);
+	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p for %zu chunks, %zu free%s", socket_id, zone.name,
+		size >> 20, zone.addr, nchunks, cs->nfree - sp->nfree,
+		cs->nfree - sp->nfree >= nchunks ? " (contiguity miss)" : "");
 	return sp;
 }
 

@@ -22,9 +22,6 @@
 #include "dpmalloc.h"
 #include "tcache.h"
 
-/* Nothing bigger can ever be served: keeps size arithmetic from wrapping. */
-#define DPM_SIZE_MAX ((size_t)1 << 46)
-
 struct dpm_socket {
 	bool present;
 	unsigned int narenas;

@@ -62,17 +62,21 @@ static inline bool dpm_query_ready(void)
  *
  * dpm_malloc, cache hit: lcore id (one TLS load), tcache (one load; threads
  * without one see an empty never-written tcache), class (table, or folded
- * for a constant size), pop, low-water mark, counter, GC tick.
- * dpm_free, push: radix tree (two loads; a foreign pointer finds NULL), one
- * compare for "arena chunk of my socket", page map (state and class),
- * region check (offset in page + phase, divided and multiplied back), push,
- * counter, tick.
+ * for a constant size), pop (head pointer, one compare with the low-water
+ * position), counter, GC tick.
+ * dpm_free, push: radix tree (two loads; one compare of the entry with the
+ * chunk base + tag for "arena chunk of ours": a foreign pointer finds
+ * nothing), the header's socket, page map (state and class), region check
+ * (offset in page + phase, divided and multiplied back), push (head pointer
+ * moved down; no count, no counter, no tick).
+ * dpm_free_sized: the same, the page map compared with the size's class,
+ * the region check's constants folded for a constant size.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
  * -O3 -march=native, counted by devtools/fastpath-insns.sh:
  *                       exported   inline, size 64   inline, size at run time
- *   dpm_malloc             26            18                 26
- *   dpm_free               58            58                 -
- *   dpm_free_sized         40            33                 -
+ *   dpm_malloc             25            17                 25
+ *   dpm_free               54            54                 -
+ *   dpm_free_sized         62            42                 -
  * jemalloc's cache hits are 30 (malloc) and 36 (free); dpm_free's extra
  * instructions are the validation jemalloc does not do (foreign pointers
  * find nothing in the tree, interior pointers fail the region check).
@@ -96,69 +100,45 @@ void (dpm_free_sized)(void *ptr, size_t size)
  * Allocation, hard half.
  */
 
-/* The class serving size bytes at alignment align, when a class can (small
- * regions are aligned to the largest power of two dividing their size, up
- * to the page; large runs to the page); SC_NSIZES_MAX when an over-aligned
- * large run or a huge object is needed. */
-static unsigned int dpm_class_for(size_t size, size_t align)
-{
-	unsigned int cls;
-
-	if (size > sc_large_max)
-		return SC_NSIZES_MAX;
-	cls = sc_size2class(size);
-	if (align <= SC_QUANTUM)
-		return cls;
-	for (; cls < sc_nclasses; cls++) {
-		size_t csize = sc_class2size(cls);
-
-		/* Runs start on a page, so regions are aligned to the largest
-		 * power of two dividing their size only up to the page. */
-		if (align > DPM_PAGE)
-			return SC_NSIZES_MAX;
-		if (cls >= SC_NBINS || (csize & (align - 1)) == 0)
-			return cls;
-	}
-	return SC_NSIZES_MAX;
-}
-
 /* One object from arena a without the tcache. */
-static void *dpm_arena_alloc(struct arena *a, size_t size, size_t align)
+static void *dpm_arena_alloc(struct arena *a, const struct sc_request *req)
 {
-	unsigned int cls = dpm_class_for(size, align);
 	void *p = NULL;
 
-	if (cls < SC_NBINS)
-		return arena_bin_fill(a, cls, &p, 1) == 1 ? p : NULL;
-	if (cls < SC_NSIZES_MAX)
-		return arena_malloc_large(a, cls);
-	if (RTE_MAX(size, SC_SMALL_MAX + 1) + align - DPM_PAGE <= sc_large_max && align < DPM_CHUNK)
-		return arena_palloc_large(a, size, align);
-	return huge_malloc(a, size, align);
+	switch (req->kind) {
+	case SC_KIND_SMALL:
+		return arena_bin_fill(a, req->cls, &p, 1) == 1 ? p : NULL;
+	case SC_KIND_LARGE:
+		return arena_malloc_large(a, req->cls);
+	case SC_KIND_LARGE_ALIGNED:
+		return arena_palloc_large(a, req->cls, req->align);
+	case SC_KIND_HUGE:
+		return huge_malloc(a, req->usize, req->align);
+	default:
+		rte_errno = E2BIG;
+		return NULL;
+	}
 }
 
 /* One object on socket_id: the tcache when the caller is an lcore of that
  * socket and the class is cached, else the arena. */
-static void *dpm_alloc_socket_once(int socket_id, size_t size, size_t align)
+static void *dpm_alloc_socket_once(int socket_id, const struct sc_request *req)
 {
 	struct tcache *tc = dpm_tcache_self();
-	unsigned int cls;
 
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
 		tc = dpm_lcore_tcache(rte_lcore_id());
-	if (tc != NULL && tc->socket_id == socket_id) {
-		cls = dpm_class_for(size, align);
-		if (cls < tc->nbins) {
-			void *p = tcache_alloc_easy(&tc->bins[cls]);
+	if (tc != NULL && tc->socket_id == socket_id &&
+	    (req->kind == SC_KIND_SMALL || req->kind == SC_KIND_LARGE) && req->cls < tc->nbins) {
+		void *p = tcache_alloc_easy(&tc->bins[req->cls]);
 
-			if (p == NULL)
-				p = tcache_alloc_hard(tc, cls);
-			return p;
-		}
+		if (p == NULL)
+			p = tcache_alloc_hard(tc, req->cls);
+		return p;
 	}
 	struct arena *a = dpm_arena_choose(socket_id);
 
-	return dpm_arena_alloc(a, size, align);
+	return dpm_arena_alloc(a, req);
 }
 
 /* Sockets other than from in order of NUMA distance (ids as the tie-break:
@@ -179,19 +159,21 @@ static int dpm_fallback_next(int from, int prev)
 /* Allocate with the socket policy applied. */
 static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 {
+	struct sc_request req;
 	void *p;
 
-	if (unlikely(size > DPM_SIZE_MAX || align > DPM_SIZE_MAX)) {
+	sc_classify(size, align, &req);
+	if (unlikely(req.kind == SC_KIND_TOO_BIG)) {
 		rte_errno = E2BIG;
 		return NULL;
 	}
-	p = dpm_alloc_socket_once(socket_id, size, align);
+	p = dpm_alloc_socket_once(socket_id, &req);
 	if (unlikely(p == NULL) && rte_errno == ENOMEM) {
 		__atomic_fetch_add(&dpm_state.sockets[socket_id].enomem, 1, __ATOMIC_RELAXED);
 		if (dpm_state.cfg.exhaust_policy == DPM_EXHAUST_FALLBACK) {
 			for (int s = dpm_fallback_next(socket_id, socket_id); s >= 0 && p == NULL;
 			     s = dpm_fallback_next(socket_id, s)) {
-				p = dpm_alloc_socket_once(s, size, align);
+				p = dpm_alloc_socket_once(s, &req);
 				if (p != NULL) {
 					__atomic_fetch_add(&dpm_state.sockets[s].fallback_in, 1,
 							   __ATOMIC_RELAXED);
@@ -306,7 +288,7 @@ void *dpm_aligned_alloc(size_t align, size_t size)
 /* What a valid object pointer refers to. */
 struct dpm_obj {
 	struct chunk_desc *desc;
-	unsigned int cls;          /* SC_NSIZES_MAX for huge */
+	unsigned int cls;          /* SC_CLASS_HUGE for huge */
 	size_t usable;
 	size_t pageind;
 };
@@ -329,7 +311,7 @@ static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
 			DPM_LOG(ERR, "%p is inside a huge object at %p", ptr, desc->addr);
 			return -EINVAL;
 		}
-		obj->cls = SC_NSIZES_MAX;
+		obj->cls = SC_CLASS_HUGE;
 		obj->usable = desc->size;
 		return 0;
 	}
@@ -374,7 +356,7 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		__atomic_fetch_add(&tcache_cross[tc->socket_id][desc->socket_id], 1, __ATOMIC_RELAXED);
 		dpm_counter_add(&tc->remote_frees, 1);
 	}
-	if (obj->cls == SC_NSIZES_MAX) {
+	if (obj->cls == SC_CLASS_HUGE) {
 		huge_dalloc(desc);
 		return;
 	}
@@ -386,16 +368,16 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		struct tcache_bin *tb = &tc->bins[obj->cls];
 
 		if (dpm_debug_checks) {
-			for (unsigned int i = 0; i < tb->ncached; i++) {
-				if (tb->avail[i] == ptr) {
+			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
+				if (tcache_bin_obj(tb, i) == ptr) {
 					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
 					return;
 				}
 			}
 		}
+		/* As on the easy path, a free ticks no GC unless it flushes. */
 		if (!tcache_dalloc_easy(tb, ptr))
 			tcache_dalloc_hard(tc, obj->cls, ptr);
-		tcache_event(tc);
 		return;
 	}
 	if (obj->cls < SC_NBINS)
@@ -425,6 +407,7 @@ void dpm_free_hard(void *ptr)
 
 void *dpm_realloc(void *ptr, size_t size)
 {
+	struct sc_request req;
 	struct dpm_obj obj;
 	void *p;
 
@@ -439,20 +422,19 @@ void *dpm_realloc(void *ptr, size_t size)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (size > DPM_SIZE_MAX) {
+	sc_classify(size, 1, &req);
+	if (req.kind == SC_KIND_TOO_BIG) {
 		rte_errno = E2BIG;
 		return NULL;
 	}
-	if (obj.cls == SC_NSIZES_MAX) {
-		if (size > sc_large_max && huge_ralloc_shrink(obj.desc, size))
+	if (obj.cls == SC_CLASS_HUGE) {
+		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize))
 			return ptr;
-	} else if (size <= sc_large_max) {
-		unsigned int cls = sc_size2class(size);
-
-		if (cls == obj.cls)
+	} else if (req.kind != SC_KIND_HUGE) {
+		if (req.cls == obj.cls)
 			return ptr;
-		if (cls >= SC_NBINS && obj.cls >= SC_NBINS &&
-		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, cls))
+		if (req.kind == SC_KIND_LARGE && obj.cls >= SC_NBINS &&
+		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls))
 			return ptr;
 	}
 	p = dpm_alloc(obj.desc->socket_id, size, 1, false);

@@ -241,10 +241,12 @@ void dpm_free(void *ptr);
 /**
  * Free an object whose allocation size the caller knows.
  *
- * Faster than dpm_free(): the size class comes from size, so no ownership
- * look-up is done beyond the chunk header. ptr must come from dpmalloc and
- * size must be the size passed when it was allocated (or any size with the
- * same class). NULL is a no-op.
+ * Faster than dpm_free(): the size class comes from size and is checked
+ * against the page map instead of read from it. Ownership is checked as by
+ * dpm_free() (the radix tree, never bytes the caller could have written),
+ * and a foreign or interior pointer is refused the same way. size should
+ * be the size passed when ptr was allocated (or any size with the same
+ * class); another size takes dpm_free()'s path. NULL is a no-op.
  */
 void dpm_free_sized(void *ptr, size_t size);
 
@@ -489,58 +491,48 @@ dpm_malloc_inline(size_t size)
 	return dpm_malloc_hard(size);
 }
 
-/** @internal dpm_free(): validated push inline, the rest out of line. */
+/** @internal dpm_free(): validated push inline, the rest out of line.
+ * The radix tree says "an arena chunk of ours" (a foreign pointer finds
+ * nothing); the chunk's header then gives the socket and the page map the
+ * class; the region check refuses interior pointers. */
 static __rte_always_inline void
 dpm_free_inline(void *ptr)
 {
-	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
-	if (likely((key >> DPM_FP_RTREE_KEY_BITS) == 0 && !DPM_DEBUG_CHECKS)) {
-		const struct dpm_fp_leaf *leaf = __atomic_load_n(
-			&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
-		const struct dpm_fp_desc *desc = __atomic_load_n(
-			&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)], __ATOMIC_ACQUIRE);
+	if (likely(!DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc != NULL && desc->arena_socket == tc->socket_id)) {
-			/* An arena chunk's descriptor is its base, so the map is
-			 * read from the pointer's chunk, not through desc: the
-			 * tree's loads then only decide a (predicted) branch and
-			 * stay off the path to the bin the push writes, which the
-			 * next allocation of that class reads. */
-			uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
-			const uint32_t *map = (const uint32_t *)(chunk + DPM_FP_MAP_OFFSET);
-			uint32_t bits = map[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
-
-			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-				   dpm_fp_push(tc, (bits >> 3) & 0xff, ptr)))
-				return;
-		}
+		if (likely(dpm_fp_chunk_socket(ptr) == tc->socket_id &&
+			   (bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+			   dpm_fp_push(&tc->bins[(bits >> 3) & 0xff], ptr)))
+			return;
 	}
 	dpm_free_hard(ptr);
 }
 
-/** @internal dpm_free_sized(): class from the size, checked against the
- * page map (a wrong size goes to the validating path). */
+/** @internal dpm_free_sized(): as dpm_free(), the page map checked against
+ * the class of size instead of read for it (anything else, a wrong size
+ * included, goes to dpm_free()'s validating hard path). */
 static __rte_always_inline void
 dpm_free_sized_inline(void *ptr, size_t size)
 {
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
-	if (likely(ptr != NULL && size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS)) {
-		uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
-		const struct dpm_fp_desc *desc = (const struct dpm_fp_desc *)chunk;
+	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
+		return;
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
 		unsigned int cls = dpm_fp_class(size);
-		uint32_t bits = ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))
-				[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
+		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely((bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
-			   desc->arena_socket == tc->socket_id && dpm_fp_push(tc, cls, ptr)))
+		if (likely(dpm_fp_chunk_socket(ptr) == tc->socket_id &&
+			   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
+			   dpm_fp_region_start_cls(bits, ptr, cls) && dpm_fp_push(&tc->bins[cls], ptr)))
 			return;
 	}
-	dpm_free_inline(ptr);
+	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }
 
 #ifndef DPM_NO_INLINE

@@ -16,16 +16,13 @@
 #include "huge.h"
 #include "rtree.h"
 
-void *huge_malloc(struct arena *a, size_t size, size_t align)
+void *huge_malloc(struct arena *a, size_t usize, size_t align)
 {
-	size_t nchunks = DPM_ALIGN_UP(size, DPM_CHUNK) >> DPM_LG_CHUNK;
+	size_t nchunks = usize >> DPM_LG_CHUNK;
 	struct chunk_desc *desc;
 	void *addr;
 
-	if (size > SIZE_MAX - DPM_CHUNK || nchunks == 0) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	DPM_ASSERT(nchunks > 0 && (usize & DPM_CHUNK_MASK) == 0 && usize <= SC_SIZE_MAX);
 	dpm_lock(&a->lock);
 	desc = a->huge_spare;
 	if (desc != NULL)

@@ -19,9 +19,10 @@
 
 #include "arena.h"
 
-/* Whole chunks of the arena's socket, aligned to align (>= chunk). NULL
- * with rte_errno = E2BIG (size cannot be rounded to chunks) or ENOMEM. */
-void *huge_malloc(struct arena *a, size_t size, size_t align);
+/* usize bytes (whole chunks, at least one: sc_classify() rounded them) of
+ * the arena's socket, aligned to align (>= chunk). NULL with rte_errno =
+ * ENOMEM. */
+void *huge_malloc(struct arena *a, size_t usize, size_t align);
 
 /* Free the object described by desc (validated by the caller). */
 void huge_dalloc(struct chunk_desc *desc);

@@ -91,7 +91,7 @@ static int dpm_config_check(const struct dpm_config *cfg)
 	if (cfg->sim_sockets > RTE_MAX_NUMA_NODES ||
 	    (cfg->sim_sockets != 0 && cfg->zone_source != DPM_ZONE_ANON))
 		return -EINVAL;
-	if (cfg->first_span_size > cfg->max_span_size || cfg->max_span_size > DPM_SIZE_MAX)
+	if (cfg->first_span_size > cfg->max_span_size || cfg->max_span_size > SC_SIZE_MAX)
 		return -EINVAL;
 	if (cfg->arenas_per_socket > RTE_MAX_LCORE)
 		return -EINVAL;

@@ -19,6 +19,7 @@ static_assert(DPM_FP_LOOKUP_LEN == SC_LOOKUP_LEN, "fast-path mirror");
 struct bin_info sc_bin_info[SC_NBINS];
 unsigned int sc_nclasses;
 size_t sc_large_max;
+size_t sc_run_max;
 
 static size_t gcd(size_t a, size_t b)
 {
@@ -68,6 +69,7 @@ void sc_boot(size_t large_limit)
 	}
 	sc_nclasses = cls;
 	sc_large_max = sc_class_size[cls - 1];
+	sc_run_max = large_limit;
 
 	for (size = 0; size <= SC_SMALL_MAX; size += SC_QUANTUM)
 		dpm_fp_class_lookup[size >> SC_LG_QUANTUM] = (uint8_t)sc_size2class_compute(size);
@@ -77,4 +79,51 @@ void sc_boot(size_t large_limit)
 		dpm_fp_region_div[cls].reg_size = sc_bin_info[cls].reg_size;
 		dpm_fp_region_div[cls].magic = sc_bin_info[cls].div.magic;
 	}
+}
+
+/*
+ * Kinds by alignment, for size rounded up to its class:
+ *   align <= quantum    the size's class; huge past the largest class
+ *   align <= page       the first class from the size's on whose regions
+ *                       all have the alignment: a small class whose size is
+ *                       a multiple of it (runs start on a page), or any
+ *                       large class (runs are pages)
+ *   page < align < chunk  a large run of the size's class (at least the
+ *                       first large one) cut out of a run align - page
+ *                       bytes longer, when that fits a chunk
+ *   otherwise           whole chunks aligned to max(align, chunk); size 0
+ *                       takes one chunk, as it takes one region when small
+ */
+void sc_classify_hard(size_t size, size_t align, struct sc_request *req)
+{
+	unsigned int cls;
+
+	req->align = RTE_MAX(align, SC_QUANTUM);
+	req->cls = SC_CLASS_HUGE;
+	if (unlikely(size > SC_SIZE_MAX || align > SC_SIZE_MAX)) {
+		req->kind = SC_KIND_TOO_BIG;
+		req->usize = 0;
+		return;
+	}
+	if (align <= DPM_PAGE && size <= sc_large_max) {
+		for (cls = sc_size2class(size); cls < SC_NBINS; cls++)
+			if ((sc_class_size[cls] & (req->align - 1)) == 0)
+				break;
+		req->kind = cls < SC_NBINS ? SC_KIND_SMALL : SC_KIND_LARGE;
+		req->cls = cls;
+		req->usize = sc_class_size[cls];
+		return;
+	}
+	if (align > DPM_PAGE && align < DPM_CHUNK && RTE_MAX(size, SC_SMALL_MAX + 1) <= sc_large_max) {
+		cls = sc_size2class(RTE_MAX(size, SC_SMALL_MAX + 1));
+		if (sc_class_size[cls] + (align - DPM_PAGE) <= sc_run_max) {
+			req->kind = SC_KIND_LARGE_ALIGNED;
+			req->cls = cls;
+			req->usize = sc_class_size[cls];
+			return;
+		}
+	}
+	req->kind = SC_KIND_HUGE;
+	req->align = RTE_MAX(align, DPM_CHUNK);
+	req->usize = DPM_ALIGN_UP(RTE_MAX(size, (size_t)1), DPM_CHUNK);
 }

@@ -33,6 +33,13 @@
  * Small sizes map to their class through a table indexed by size / 16
  * (_lookup); everything above by arithmetic (_compute). Debug builds check
  * that the two agree.
+ *
+ * What serves a request -- a small region, a large run, a large run trimmed
+ * to an alignment above the page, or whole chunks -- is decided in one
+ * place, sc_classify(), from the size rounded up to what would serve it and
+ * from the alignment. Class look-ups never index past the table: sizes
+ * beyond the largest class are huge (SC_CLASS_HUGE), and debug builds
+ * assert that no class index past the table is ever used.
  */
 
 #include <stddef.h>
@@ -50,6 +57,14 @@
 #define SC_NSIZES_MAX 128             /* room for every lg_chunk option */
 #define SC_LOOKUP_LEN ((SC_SMALL_MAX >> SC_LG_QUANTUM) + 1)
 
+/* Not a class: the object is huge (whole chunks). */
+#define SC_CLASS_HUGE SC_NSIZES_MAX
+
+/* Sizes and alignments above this can never be served: more than any
+ * socket holds (64 TiB of a 256 TiB address space), and small enough that
+ * rounding to chunks and aligning cannot wrap. */
+#define SC_SIZE_MAX ((size_t)1 << 46)
+
 /* Geometry of one small class: a run of run_pages pages holds nregs
  * regions of reg_size bytes with no tail waste. */
 struct bin_info {
@@ -64,6 +79,7 @@ extern DPM_HIDDEN size_t sc_class_size[SC_NSIZES_MAX];
 extern DPM_HIDDEN struct bin_info sc_bin_info[SC_NBINS];
 extern DPM_HIDDEN unsigned int sc_nclasses;      /* small + large classes */
 extern DPM_HIDDEN size_t sc_large_max;           /* biggest large class */
+extern DPM_HIDDEN size_t sc_run_max;             /* biggest run: a chunk less its header */
 
 /* Build the tables; large classes stop at the biggest one <= large_limit. */
 void sc_boot(size_t large_limit);
@@ -98,17 +114,59 @@ static inline unsigned int sc_size2class_lookup(size_t size)
 	return dpm_fp_class_lookup[(size + SC_QUANTUM - 1) >> SC_LG_QUANTUM];
 }
 
-/* Class of any size up to sc_large_max. */
+/* Class of a size: SC_CLASS_HUGE beyond the largest class (where the
+ * arithmetic would give an index past the table). */
 static inline unsigned int sc_size2class(size_t size)
 {
 	if (likely(size <= SC_SMALL_MAX))
 		return sc_size2class_lookup(size);
+	if (unlikely(size > sc_large_max))
+		return SC_CLASS_HUGE;
 	return sc_size2class_compute(size);
 }
 
 static inline size_t sc_class2size(unsigned int cls)
 {
+	DPM_ASSERT(cls < sc_nclasses);
 	return sc_class_size[cls];
+}
+
+/* What serves a request (see sc_classify()). */
+enum sc_kind {
+	SC_KIND_SMALL,          /* a region of small class cls */
+	SC_KIND_LARGE,          /* a run of large class cls */
+	SC_KIND_LARGE_ALIGNED,  /* a run of large class cls, at align > page */
+	SC_KIND_HUGE,           /* usize bytes of whole chunks at align */
+	SC_KIND_TOO_BIG,        /* no socket could ever hold it: E2BIG */
+};
+
+struct sc_request {
+	enum sc_kind kind;
+	unsigned int cls;          /* small and large kinds; else SC_CLASS_HUGE */
+	size_t usize;              /* the usable size the object will have */
+	size_t align;              /* alignment to honour (at least the quantum) */
+};
+
+void sc_classify_hard(size_t size, size_t align, struct sc_request *req);
+
+/*
+ * The one place that decides what serves size bytes at alignment align (a
+ * power of two): the smallest class whose regions or runs have the
+ * alignment by nature, else a large run trimmed to it, else whole chunks.
+ * Every decision is made on the rounded size, so a request is never sent
+ * to a kind that cannot hold it. The common case (no alignment, small) is
+ * inline.
+ */
+static inline void sc_classify(size_t size, size_t align, struct sc_request *req)
+{
+	if (likely(size <= SC_SMALL_MAX && align <= SC_QUANTUM)) {
+		req->kind = SC_KIND_SMALL;
+		req->cls = sc_size2class_lookup(size);
+		req->usize = sc_class_size[req->cls];
+		req->align = SC_QUANTUM;
+		return;
+	}
+	sc_classify_hard(size, align, req);
 }
 
 static inline bool sc_class_is_small(unsigned int cls)

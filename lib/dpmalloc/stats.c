@@ -139,8 +139,8 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 		const struct tcache_bin *tb = &tc->bins[cls];
 
 		out->nmalloc += dpm_counter_read(&tb->nmalloc);
-		out->nfree += dpm_counter_read(&tb->nfree);
-		out->tcache_cached += __atomic_load_n(&tb->ncached, __ATOMIC_RELAXED);
+		out->nfree += tcache_bin_nfree(tb);
+		out->tcache_cached += tcache_bin_ncached(tb);
 	}
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);

@@ -9,20 +9,21 @@
  * Per-lcore thread caches.
  *
  * One tcache per lcore id, found through dpm_fp_tcache_of[rte_lcore_id()] (no
- * TLS-keyed data). Per class a stack of cached pointers:
+ * TLS-keyed data). Per class a stack of cached pointers kept by a head
+ * pointer (dpm_fp.h's struct dpm_fp_bin, drawn there): the newest at
+ * head[0], the oldest at the bottom, next to the sentinel slot.
  *
- *   avail[0] ... avail[ncached-1] | empty ... | avail[ncached_max-1]
- *   oldest                newest (popped and pushed here)
- *
- * A miss fills a batch (ncached_max >> lg_fill_div) from the arena bin under
+ * A miss fills a batch (capacity >> lg_fill_div) from the arena bin under
  * one lock; a push onto a full stack flushes the oldest half, grouped by
  * arena so each bin lock is taken once per group. Only the owning lcore
- * touches its tcache, so the easy paths take no lock and no atomic.
+ * touches its tcache, so the easy paths take no lock and no atomic, and
+ * the free's easy path writes nothing but the stack and its head.
  *
- * GC runs from the lcore's own calls: every TCACHE_GC_INCR events one class
- * is examined; objects that stayed unused since the last visit (the low
- * water mark) are flushed, 3/4 of them, and that class's fill halves; a
- * class that ran dry since its last visit doubles its fill.
+ * GC runs from the lcore's own allocations and hard paths: every
+ * TCACHE_GC_INCR events one class is examined; objects that stayed unused
+ * since the last visit (the low water mark) are flushed, 3/4 of them, and
+ * that class's fill halves; a class that ran dry since its last visit
+ * doubles its fill.
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
@@ -40,6 +41,8 @@
 
 #define TCACHE_GC_INCR 228      /* events between two GC steps (jemalloc's) */
 #define TCACHE_LG_FILL_DIV_MAX 5
+#define TCACHE_SMALL_BYTES (64u << 10)   /* per small class, see tcache.c */
+#define TCACHE_SMALL_MAX_OBJS 1024u
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
@@ -107,7 +110,51 @@ static inline void *tcache_alloc_easy(struct tcache_bin *tb)
 /* Push a freed object; false when the stack is full (dpm_fp.h). */
 static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 {
-	return dpm_fp_bin_push(tb, ptr);
+	return dpm_fp_push(tb, ptr);
+}
+
+/* Objects in a stack. Other threads may call it (statistics): it reads
+ * the head once, relaxed. */
+static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
+{
+	void **head = __atomic_load_n(&tb->head, __ATOMIC_RELAXED);
+
+	return (uint32_t)(tb->empty - dpm_fp_pos(head)) / sizeof(void *);
+}
+
+/* A stack's capacity. */
+static inline unsigned int tcache_bin_capacity(const struct tcache_bin *tb)
+{
+	return (uint32_t)(tb->empty - tb->full) / sizeof(void *);
+}
+
+/* Least depth since the last GC visit. */
+static inline unsigned int tcache_bin_low_water(const struct tcache_bin *tb)
+{
+	return (uint32_t)(tb->empty - tb->low_water) / sizeof(void *);
+}
+
+static inline void tcache_bin_low_water_set(struct tcache_bin *tb, unsigned int n)
+{
+	tb->low_water = tb->empty - n * (uint32_t)sizeof(void *);
+}
+
+/* The i-th cached object, newest first (i < tcache_bin_ncached()). */
+static inline void *tcache_bin_obj(const struct tcache_bin *tb, unsigned int i)
+{
+	return tb->head[i];
+}
+
+/* Frees the stack took from callers (derived: see dpm_fp.h). */
+static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
+{
+	uint64_t nfill = dpm_counter_read(&tb->nfill);
+	uint64_t taken = tcache_bin_ncached(tb) + dpm_counter_read(&tb->nmalloc) +
+			 dpm_counter_read(&tb->nflush);
+
+	/* A read racing the lcore may see a fill's count before its
+	 * objects: never report less than nothing. */
+	return taken > nfill ? taken - nfill : 0;
 }
 
 /* Count one event; runs a GC step when due. */

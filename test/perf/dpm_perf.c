@@ -14,6 +14,7 @@
  */
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,18 @@
 #include "perf.h"
 
 struct perf_options perf_opt;
+volatile sig_atomic_t perf_stopping;
+
+/*
+ * SIGTERM (timeout(1)) or SIGINT: finish the measurement under way, skip
+ * the rest, and still print and write what was measured.
+ */
+static void
+perf_on_signal(int sig)
+{
+	RTE_SET_USED(sig);
+	perf_stopping = 1;
+}
 
 /*
  * The workloads: name for --workloads, selection bit, entry point, in the
@@ -429,8 +442,13 @@ main(int argc, char **argv)
 	perf_print_allocators(tab, n);
 	fflush(stdout);
 
+	signal(SIGTERM, perf_on_signal);
+	signal(SIGINT, perf_on_signal);
 	perf_run_all(tab, n);
-	ret = perf_report() < 0;
+	if (perf_stopping)
+		printf("\nnote: stopped by a signal: the remaining "
+				"measurements were skipped\n");
+	ret = perf_report() < 0 || perf_stopping;
 
 	perf_mempools_free();
 	dpm_fini();

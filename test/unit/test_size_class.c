@@ -88,3 +88,81 @@ Test(size_class, chunk_header_is_the_fixed_point_of_its_own_size)
 		     (arena_map_bias - 1) * DPM_PAGE);
 	cr_assert_eq(arena_map_bias + arena_usable_pages, DPM_CHUNK_NPAGES);
 }
+
+Test(size_class, sizes_beyond_the_largest_class_are_huge_not_a_class_past_the_table)
+{
+	const size_t beyond[] = { sc_large_max + 1, sc_large_max + DPM_PAGE - 1,
+		sc_large_max + DPM_PAGE, DPM_CHUNK, SC_SIZE_MAX, SIZE_MAX };
+
+	for (unsigned int i = 0; i < RTE_DIM(beyond); i++)
+		cr_assert_eq(sc_size2class(beyond[i]), SC_CLASS_HUGE, "size %zu", beyond[i]);
+	cr_assert_eq(sc_size2class(sc_large_max), sc_nclasses - 1);
+}
+
+/* What every decision of sc_classify() must satisfy, for one request. */
+static void check_request(size_t size, size_t align)
+{
+	struct sc_request req;
+
+	sc_classify(size, align, &req);
+	if (size > SC_SIZE_MAX || align > SC_SIZE_MAX) {
+		cr_assert_eq(req.kind, SC_KIND_TOO_BIG, "size %zu align %zu", size, align);
+		return;
+	}
+	cr_assert_neq(req.kind, SC_KIND_TOO_BIG, "size %zu align %zu", size, align);
+	cr_assert_geq(req.usize, RTE_MAX(size, (size_t)1), "size %zu align %zu", size, align);
+	cr_assert_geq(req.align, RTE_MAX(align, SC_QUANTUM));
+	switch (req.kind) {
+	case SC_KIND_SMALL:
+		cr_assert_lt(req.cls, SC_NBINS);
+		cr_assert_eq(req.usize, sc_class2size(req.cls));
+		cr_assert_leq(align, DPM_PAGE);
+		cr_assert_eq(req.usize % RTE_MAX(align, SC_QUANTUM), 0,
+			"size %zu align %zu: class %zu", size, align, req.usize);
+		break;
+	case SC_KIND_LARGE:
+		cr_assert(req.cls >= SC_NBINS && req.cls < sc_nclasses);
+		cr_assert_eq(req.usize, sc_class2size(req.cls));
+		cr_assert_leq(align, DPM_PAGE);
+		break;
+	case SC_KIND_LARGE_ALIGNED:
+		cr_assert(req.cls >= SC_NBINS && req.cls < sc_nclasses);
+		cr_assert_eq(req.usize, sc_class2size(req.cls));
+		cr_assert(align > DPM_PAGE && align < DPM_CHUNK);
+		/* the run it is cut from fits a chunk */
+		cr_assert_leq(req.usize + align - DPM_PAGE, arena_usable_pages << DPM_LG_PAGE,
+			"size %zu align %zu", size, align);
+		break;
+	case SC_KIND_HUGE:
+		cr_assert_eq(req.cls, SC_CLASS_HUGE);
+		cr_assert_eq(req.usize % DPM_CHUNK, 0);
+		cr_assert_lt(req.usize - RTE_MAX(size, (size_t)1), DPM_CHUNK);
+		cr_assert_eq(req.align, RTE_MAX(align, DPM_CHUNK));
+		/* huge only where no class can serve */
+		if (align <= DPM_PAGE)
+			cr_assert_gt(size, sc_large_max, "size %zu align %zu", size, align);
+		break;
+	default:
+		cr_assert_fail("kind %d", req.kind);
+	}
+}
+
+Test(size_class, classify_gives_a_kind_that_holds_the_rounded_size_at_every_alignment)
+{
+	for (size_t align = 1; align <= 8 * DPM_CHUNK; align *= 2) {
+		for (unsigned int cls = 0; cls < sc_nclasses; cls++) {
+			size_t c = sc_class2size(cls);
+
+			check_request(c - 1, align);
+			check_request(c, align);
+			check_request(c + 1, align);
+		}
+		for (size_t size = 0; size <= 4 * DPM_CHUNK + DPM_PAGE; size += 509)
+			check_request(size, align);
+		for (size_t size = sc_large_max - DPM_PAGE; size <= sc_large_max + DPM_PAGE; size++)
+			check_request(size, align);
+		check_request(SC_SIZE_MAX, align);
+		check_request(SC_SIZE_MAX + 1, align);
+	}
+	check_request(64, SC_SIZE_MAX * 2);
+}
