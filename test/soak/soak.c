@@ -20,7 +20,7 @@
  * Pass (exit 0) when, in each phase:
  *   - no object was corrupted and no allocation failed (any cause);
  *   - the footprint did not grow: "footprint" is bytes_reserved of all
- *     sockets read right after a dpm_trim() once per progress interval;
+ *     sockets read right after a dpm_trim(), every half second;
  *     the largest reading of the last third of the phase must not exceed
  *     the largest of the middle third by more than 10% + 2 chunks (the
  *     first third is warm-up; the workload is stationary from then on, so
@@ -290,7 +290,7 @@ static uint64_t reserved_bytes(void)
 static unsigned int phase(const char *name, const struct dpm_config *cfg, double seconds,
 			  double progress)
 {
-	uint64_t hz = rte_get_tsc_hz(), start, next, now;
+	uint64_t hz = rte_get_tsc_hz(), start, next, next_sample, now;
 	uint64_t peak_mid = 0, peak_last = 0, samples = 0;
 	uint64_t errors[ERR_COUNT] = { 0 }, ops = 0;
 	int64_t live = 0;
@@ -311,14 +311,16 @@ static unsigned int phase(const char *name, const struct dpm_config *cfg, double
 
 	start = rte_get_tsc_cycles();
 	next = start + (uint64_t)(progress * hz);
+	next_sample = start + hz / 2;
 	while ((now = rte_get_tsc_cycles()) - start < (uint64_t)(seconds * hz)) {
 		double t = (double)(now - start) / hz;
 		uint64_t reserved;
 
-		usleep(50 * 1000);
-		if (now < next)
+		usleep(20 * 1000);
+		if (now < next_sample)
 			continue;
-		next += (uint64_t)(progress * hz);
+		/* a footprint sample every half second */
+		next_sample += hz / 2;
 		dpm_trim();
 		reserved = reserved_bytes();
 		if (t >= seconds * 2 / 3)
@@ -326,6 +328,9 @@ static unsigned int phase(const char *name, const struct dpm_config *cfg, double
 		else if (t >= seconds / 3)
 			peak_mid = RTE_MAX(peak_mid, reserved);
 		samples++;
+		if (now < next)
+			continue;
+		next += (uint64_t)(progress * hz);
 		ops = 0;
 		live = 0;
 		memset(errors, 0, sizeof(errors));
@@ -364,7 +369,7 @@ static unsigned int phase(const char *name, const struct dpm_config *cfg, double
 			printf("soak: %s: FAIL: %" PRIu64 " errors: %s\n", name, errors[e], err_names[e]);
 			failed++;
 		}
-	if (samples >= 3 && peak_last > peak_mid + peak_mid / 10 + 2 * ((uint64_t)1 << DPM_LG_CHUNK)) {
+	if (samples >= 6 && peak_last > peak_mid + peak_mid / 10 + 2 * ((uint64_t)1 << DPM_LG_CHUNK)) {
 		printf("soak: %s: FAIL: footprint grew: peak %.1f MiB in the last third, %.1f MiB in the middle third\n",
 		       name, (double)peak_last / MIB, (double)peak_mid / MIB);
 		failed++;
