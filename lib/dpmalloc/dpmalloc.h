@@ -141,6 +141,9 @@ void dpm_config_defaults(struct dpm_config *cfg);
  *   - EALREADY: already initialised (the configuration was not applied).
  *   - EINVAL: an invalid configuration field.
  *   - ENOMEM: the initial metadata could not be reserved.
+ *   - ENOTSUP: a secondary process (--proc-type=secondary). dpmalloc serves
+ *     the primary process only: in a secondary every call fails with
+ *     ENOTSUP (allocations return NULL, statistics -1), logged once.
  */
 int dpm_init(const struct dpm_config *cfg);
 

@@ -29,7 +29,8 @@ static bool stats_begin(void)
 	if (likely(dpm_state.ready))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
-	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
+		    dpm_refuse_secondary() ? ENOTSUP : ENODEV;
 	return false;
 }
 
