@@ -161,6 +161,35 @@ fi
 } > "$SETUP"
 cat "$SETUP"
 
+# EAL loads a -d driver only if no directory above it is world-writable
+# (/tmp is): then run it from a private copy elsewhere.
+perms_ok() {
+	local p
+	p=$(readlink -f "$1") || return 1
+	while :; do
+		[ -e "$p" ] && [ -z "$(find "$p" -maxdepth 0 -perm -o+w)" ] || return 1
+		[ "$p" = / ] && return 0
+		p=$(dirname "$p")
+	done
+}
+DRIVER=$HERE/drivers/librte_mempool_ring.so.23
+DRIVER_COPY=""
+if ! perms_ok "$DRIVER"; then
+	for base in "${HOME:-/root}" /run /var/lib /opt; do
+		d=$base/dpm_device_drivers.$$
+		if mkdir -p "$d" 2>/dev/null && chmod 755 "$d" &&
+				cp "$DRIVER" "$d/" && perms_ok "$d/${DRIVER##*/}"; then
+			DRIVER=$d/${DRIVER##*/}
+			DRIVER_COPY=$d
+			break
+		fi
+		rm -rf "$d"
+	done
+	echo "driver: $HERE is under a world-writable directory; using $DRIVER" |
+		tee -a "$SETUP"
+fi
+trap '[ -n "$DRIVER_COPY" ] && rm -rf "$DRIVER_COPY"' EXIT
+
 LOADER=()
 [ "${DPM_DEVICE_SYSTEM_LOADER:-0}" = 1 ] || LOADER=("$HERE/lib/ld-linux.so" --library-path "$HERE/lib")
 
@@ -171,7 +200,7 @@ perf() {
 	echo "== $name: $* (limit ${limit}s)"
 	timeout --kill-after=10 "$limit" "${LOADER[@]}" "$HERE/dpm_perf" \
 		--no-pci $MEM --file-prefix="dpm_dev_$$" --lcores="$LCORES" \
-		-d "$HERE/drivers/librte_mempool_ring.so.23" \
+		-d "$DRIVER" \
 		--log-level=lib.eal:warning -- --csv "$OUT_DIR/$name.csv" "$@" \
 		> "$OUT_DIR/$name.txt" 2> "$OUT_DIR/$name.err" || rc=$?
 	echo "$name: exit $rc after $(( $(date +%s) - START )) s total"
