@@ -680,8 +680,10 @@ dpm_malloc_inline(size_t size)
 
 /** @internal dpm_free(): validated push inline, the rest out of line.
  * The radix tree says "an arena chunk of ours" (a foreign pointer finds
- * nothing); the chunk's header then gives the socket and the page map the
- * class; the region check refuses interior pointers. */
+ * nothing); the chunk's header then gives the socket and the owning arena,
+ * and the page map the class; the region check refuses interior pointers.
+ * An object of another arena of the socket goes to the class's outbound
+ * stack, never to the one this lcore allocates from. */
 static __rte_always_inline void
 dpm_free_inline(void *ptr)
 {
@@ -690,11 +692,12 @@ dpm_free_inline(void *ptr)
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
 	if (likely(!DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(dpm_fp_chunk_socket(ptr) == tc->socket_id &&
+		if (likely(desc->arena_socket == tc->socket_id &&
 			   (bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-			   dpm_fp_push(&tc->bins[(bits >> 3) & 0xff], ptr)))
+			   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
 			return;
 	}
 	dpm_free_hard(ptr);
@@ -711,12 +714,14 @@ dpm_free_sized_inline(void *ptr, size_t size)
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;
 	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		unsigned int cls = dpm_fp_class(size);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(dpm_fp_chunk_socket(ptr) == tc->socket_id &&
+		if (likely(desc->arena_socket == tc->socket_id &&
 			   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
-			   dpm_fp_region_start_cls(bits, ptr, cls) && dpm_fp_push(&tc->bins[cls], ptr)))
+			   dpm_fp_region_start_cls(bits, ptr, cls) &&
+			   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
 			return;
 	}
 	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */

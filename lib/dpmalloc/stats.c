@@ -142,6 +142,12 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 		out->nmalloc += dpm_counter_read(&tb->nmalloc);
 		out->nfree += tcache_bin_nfree(tb);
 		out->tcache_cached += tcache_bin_ncached(tb);
+		if (cls < SC_NBINS) {
+			/* Outbound stacks take frees and give nothing out. */
+			tb = &tc->out[cls];
+			out->nfree += tcache_bin_nfree(tb);
+			out->tcache_cached += tcache_bin_ncached(tb);
+		}
 	}
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);
