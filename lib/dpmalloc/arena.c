@@ -28,6 +28,7 @@ static struct arena *arena_large[RTE_MAX_NUMA_NODES];
 
 /* dpmalloc.h's inline free reads the descriptor and the page map. */
 static_assert(offsetof(struct chunk_desc, arena_socket) == offsetof(struct dpm_fp_desc, arena_socket) &&
+	      offsetof(struct chunk_desc, arena) == offsetof(struct dpm_fp_desc, arena) &&
 	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL,
 	      "fast-path mirror of the chunk header");
 

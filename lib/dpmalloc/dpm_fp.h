@@ -93,18 +93,25 @@ struct dpm_fp_bin {
 } __rte_cache_aligned;
 
 /* The part of a tcache the fast paths see: tcache.h's struct tcache starts
- * with these fields and ends with the bins. */
+ * with these fields and goes on with the bins: bins[cls] the class stacks,
+ * then from bins[DPM_FP_OUT_BIN] one outbound stack per small class, for
+ * frees of objects of another arena of the socket (sent home in batches,
+ * never reused by this lcore, so that two lcores do not go on sharing the
+ * lines of objects that one allocated and the other freed). */
+#define DPM_FP_OUT_BIN 128
 struct dpm_fp_tcache {
 	int32_t gc_ticker;
 	int32_t socket_id;
-	uint8_t private_[RTE_CACHE_LINE_SIZE - 8];
+	const void *arena;         /* the arena the lcore allocates from */
+	uint8_t private_[RTE_CACHE_LINE_SIZE - 16];
 	struct dpm_fp_bin bins[];
 };
 
 /* The part of a chunk descriptor the fast paths see (arena.h's struct
  * chunk_desc). */
 struct dpm_fp_desc {
-	uint8_t private_[28];
+	const void *arena;         /* owning arena */
+	uint8_t private_[20];
 	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
 };
 
@@ -138,6 +145,20 @@ extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
 /* The GC step of a tcache, returning p so that a pop can reach it by a
  * tail call (tcache.c). */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
+
+/*
+ * The layout's version. Bump it with any change to what this file defines
+ * (a structure, a constant, a table's meaning). The library exports
+ * DPM_FP_LAYOUT_SYM, dpm_fp_layout_v<N> (init.c), and every program that
+ * compiles the inline fast paths of dpmalloc.h refers to it, so a program
+ * built against one layout cannot load a library of another: the dynamic
+ * loader fails loudly (undefined symbol) before any inline path runs.
+ */
+#define DPM_FP_LAYOUT_VERSION 1
+#define DPM_FP_PASTE_(a, b) a ## b
+#define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
+#define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
+extern const uint32_t DPM_FP_LAYOUT_SYM;
 
 #pragma GCC visibility pop
 
@@ -270,13 +291,19 @@ dpm_fp_map_bits(const void *ptr)
 	return ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
 }
 
-/* The socket of ptr's arena chunk (read from its header). */
-static __rte_always_inline int32_t
-dpm_fp_chunk_socket(const void *ptr)
+/* The header of ptr's arena chunk (after dpm_fp_arena_chunk()). */
+static __rte_always_inline const struct dpm_fp_desc *
+dpm_fp_chunk_desc(const void *ptr)
 {
-	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+	return (const struct dpm_fp_desc *)((uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1));
+}
 
-	return ((const struct dpm_fp_desc *)chunk)->arena_socket;
+/* The stack a free of a small object of class cls goes to: the class
+ * stack for the lcore's own arena, the outbound one for another. */
+static __rte_always_inline struct dpm_fp_bin *
+dpm_fp_free_bin(struct dpm_fp_tcache *tc, const struct dpm_fp_desc *desc, unsigned int cls)
+{
+	return &tc->bins[cls + (desc->arena != tc->arena ? DPM_FP_OUT_BIN : 0)];
 }
 
 /* Whether ptr starts a region, from its page-map word: its offset from

@@ -428,7 +428,10 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 			tcache_dalloc_remote(tc, ptr);
 			return;
 		}
-		struct tcache_bin *tb = &tc->bins[obj->cls];
+		/* Small objects of another arena of the socket go to the
+		 * outbound stack, as on the easy path. */
+		bool out = obj->cls < SC_NBINS && desc->arena != tc->arena;
+		struct tcache_bin *tb = out ? &tc->out[obj->cls] : &tc->bins[obj->cls];
 
 		if (dpm_debug_checks) {
 			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
@@ -439,8 +442,12 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 			}
 		}
 		/* As on the easy path, a free ticks no GC unless it flushes. */
-		if (!tcache_dalloc_easy(tb, ptr))
-			tcache_dalloc_hard(tc, obj->cls, ptr);
+		if (!tcache_dalloc_easy(tb, ptr)) {
+			if (out)
+				tcache_dalloc_out_hard(tc, obj->cls, ptr);
+			else
+				tcache_dalloc_hard(tc, obj->cls, ptr);
+		}
 		return;
 	}
 	/* Refused: a double free that raced another free of the object (or,
@@ -590,7 +597,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	if (dpm_tcache_self() != NULL ||
 	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
-			dpm_free(ptrs[i]);
+			dpm_free_inline(ptrs[i]);   /* the easy path inline: no call per object */
 		return;
 	}
 	/* No tcache: validate each, then return small objects to their bins

@@ -29,7 +29,8 @@ static bool stats_begin(void)
 	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
-	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
+		    dpm_refuse_secondary() ? ENOTSUP : ENODEV;
 	return false;
 }
 
@@ -142,6 +143,12 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 		out->nmalloc += dpm_counter_read(&tb->nmalloc);
 		out->nfree += tcache_bin_nfree(tb);
 		out->tcache_cached += tcache_bin_ncached(tb);
+		if (cls < SC_NBINS) {
+			/* Outbound stacks take frees and give nothing out. */
+			tb = &tc->out[cls];
+			out->nfree += tcache_bin_nfree(tb);
+			out->tcache_cached += tcache_bin_ncached(tb);
+		}
 	}
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);

@@ -20,6 +20,9 @@ uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 /* The inline fast paths see the tcache as dpm_fp.h's struct dpm_fp_tcache. */
 static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
 	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
+	      offsetof(struct tcache, arena) == offsetof(struct dpm_fp_tcache, arena) &&
+	      offsetof(struct tcache, out) == offsetof(struct dpm_fp_tcache, bins) +
+					     TCACHE_OUT * sizeof(struct tcache_bin) &&
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
 	      "fast-path mirror of struct tcache");
 static_assert(TCACHE_OF_MASK == DPM_FP_TCACHE_OF_MASK, "fast-path mirror");
@@ -51,6 +54,8 @@ RTE_INIT(tcache_of_boot)
 {
 	for (unsigned int cls = 0; cls < TCACHE_NBINS_MAX; cls++)
 		tcache_bin_init(&tcache_none.bins[cls], &tcache_none_slot, 0);
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++)
+		tcache_bin_init(&tcache_none.out[cls], &tcache_none_slot, 0);
 	tcache_of_clear();
 }
 
@@ -107,6 +112,8 @@ void tcache_boot(bool enable, size_t max_size)
 		else
 			tcache_capacity[cls] = 20;
 		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
+		if (cls < SC_NBINS)   /* the outbound stack */
+			tcache_slots_total += tcache_capacity[cls] + 1u;
 	}
 	tcache_nbins_cfg = cls;
 	__atomic_store_n(&tcache_large_max, cls > 0 ? sc_class2size(cls - 1) : 0, __ATOMIC_RELAXED);
@@ -128,6 +135,14 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
 		slots += tcache_capacity[cls] + 1u;
+	}
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
+		if (cls < tc->nbins) {
+			tcache_bin_init(&tc->out[cls], slots, tcache_capacity[cls]);
+			slots += tcache_capacity[cls] + 1u;
+		} else {
+			tcache_bin_init(&tc->out[cls], &tcache_none_slot, 0);
+		}
 	}
 }
 
@@ -347,6 +362,24 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 	tcache_event(tc);
 }
 
+/* Send an outbound stack home whole: its objects go to their arenas'
+ * transfer caches, grouped, where the owners' next fills find them. */
+static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
+{
+	struct tcache_bin *tb = &tc->out[cls];
+
+	tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), park);
+	tb->low_water = tb->empty;
+}
+
+void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
+{
+	tcache_out_flush(tc, cls, true);
+	tc->flushes++;
+	tcache_dalloc_easy(&tc->out[cls], ptr);
+	tcache_event(tc);
+}
+
 void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 {
 	tc->remote[tc->nremote++] = ptr;
@@ -389,8 +422,11 @@ void tcache_event_hard(struct tcache *tc)
 	}
 	tb->low_water = dpm_fp_pos(tb->head);
 	tb->ran_dry = 0;
-	if (cls < SC_NBINS)
+	if (cls < SC_NBINS) {
+		if (tcache_bin_ncached(&tc->out[cls]) != 0)
+			tcache_out_flush(tc, cls, true);
 		arena_bin_xfer_drain(tc->arena, cls, false);
+	}
 	tcache_remote_flush(tc);
 	arena_decay_spare(tc->arena);
 	chunk_decay_tick(tc->socket_id);
@@ -484,6 +520,8 @@ void tcache_flush_all(struct tcache *tc)
 
 		tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), false);
 		tb->low_water = tb->empty;
+		if (cls < SC_NBINS)
+			tcache_out_flush(tc, cls, false);
 	}
 	tcache_remote_flush_to(tc, false);
 }

@@ -55,15 +55,27 @@
 struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
 	int32_t socket_id;
+	struct arena *arena;
 	unsigned int gc_next;
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
 	unsigned int nremote;
-	struct arena *arena;
 	uint64_t fills, flushes, gc_runs, remote_frees;
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
+	/* Outbound stacks (dpm_fp.h): frees of small objects of other arenas
+	 * of the socket, flushed home whole when full, at each GC visit of
+	 * their class and by a flush. Index TCACHE_OUT + cls. */
+	struct tcache_bin out[SC_NBINS];
 	void *remote[TCACHE_REMOTE_MAX];
 } __rte_cache_aligned;
+
+#define TCACHE_OUT DPM_FP_OUT_BIN
+
+/* Stack idx: a class stack (idx < TCACHE_OUT) or an outbound one. */
+static inline struct tcache_bin *tcache_bin_at(struct tcache *tc, unsigned int idx)
+{
+	return idx < TCACHE_OUT ? &tc->bins[idx] : &tc->out[idx - TCACHE_OUT];
+}
 
 /*
  * Indexed by lcore id & TCACHE_OF_MASK: twice RTE_MAX_LCORE entries, so that
@@ -190,6 +202,9 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls);
 
 /* Full stack: flush the oldest half, then push ptr. */
 void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
+
+/* Full outbound stack of class cls: send it home, then push ptr. */
+void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr);
 
 /* Free of another socket's memory: buffered, sent home in batches. */
 void tcache_dalloc_remote(struct tcache *tc, void *ptr);

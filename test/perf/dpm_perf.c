@@ -315,7 +315,10 @@ perf_parse_args(int argc, char **argv)
 	return 0;
 }
 
-/* Without --lcores: 1, 2, 4, ... up to the lcores EAL has, and that count. */
+/*
+ * Without --lcores: 1, 2, 4, ... up to the lcores EAL has, and that count
+ * (--smoke: 1 and all).
+ */
 static void
 perf_default_lcore_counts(void)
 {
@@ -324,6 +327,13 @@ perf_default_lcore_counts(void)
 
 	if (o->nb_lcore_counts != 0)
 		return;
+	if (o->smoke) {
+		/* The smoke run only needs one lcore and all of them. */
+		o->lcore_counts[o->nb_lcore_counts++] = 1;
+		if (max > 1)
+			o->lcore_counts[o->nb_lcore_counts++] = max;
+		return;
+	}
 	for (k = 1; k <= max && o->nb_lcore_counts < PERF_MAX_LCORE_COUNTS; k *= 2)
 		o->lcore_counts[o->nb_lcore_counts++] = k;
 	if (o->lcore_counts[o->nb_lcore_counts - 1] != max &&

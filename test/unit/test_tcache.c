@@ -484,3 +484,49 @@ Test(tcache, a_double_free_of_a_parked_object_is_refused)
 	cr_assert_not(bitmap_get(run->bitmap, idx), "the parked object was freed into its run");
 	dpm_fini();
 }
+
+/*
+ * No passive false sharing: an object that lcore 1 allocated (from its
+ * arena) and lcore 2 freed is not handed to lcore 2's next allocations of
+ * that size, where the two lcores would go on writing one cache line; it
+ * waits in lcore 2's outbound stack and goes home in a batch.
+ */
+static void *fs_obj;
+static void *fs_next[64];
+
+static int fs_alloc(void *arg)
+{
+	RTE_SET_USED(arg);
+	fs_obj = dpm_malloc(8);
+	return 0;
+}
+
+static int fs_free_then_alloc(void *arg)
+{
+	RTE_SET_USED(arg);
+	dpm_free(fs_obj);
+	for (unsigned int i = 0; i < RTE_DIM(fs_next); i++)
+		fs_next[i] = dpm_malloc(8);
+	for (unsigned int i = 0; i < RTE_DIM(fs_next); i++)
+		dpm_free(fs_next[i]);
+	return 0;
+}
+
+Test(tcache, an_object_freed_by_another_lcore_is_not_reused_by_that_lcore)
+{
+	init_default();
+	dpm_free(dpm_malloc(8));
+	cr_assert_eq(rte_eal_remote_launch(fs_alloc, NULL, 1), 0);
+	rte_eal_wait_lcore(1);
+	cr_assert_not_null(fs_obj);
+	cr_assert_eq(rte_eal_remote_launch(fs_free_then_alloc, NULL, 2), 0);
+	rte_eal_wait_lcore(2);
+	cr_assert_neq(dpm_state.lcore_arena[1], dpm_state.lcore_arena[2], "lcores 1 and 2 share an arena");
+	for (unsigned int i = 0; i < RTE_DIM(fs_next); i++)
+		cr_assert_neq(fs_next[i], fs_obj, "lcore 2 reused lcore 1's object (allocation %u)", i);
+	struct tcache *tc2 = tcache_get(2);
+
+	cr_assert_not_null(tc2);
+	cr_assert_eq(tcache_bin_ncached(&tc2->out[sc_size2class(8)]), 1, "not waiting to go home");
+	dpm_fini();
+}
