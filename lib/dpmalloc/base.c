@@ -67,7 +67,7 @@ static int base_grow_locked(struct base_socket *bs, int socket_id, size_t size)
 	bs->blocks = b;
 	bs->cursor = DPM_ALIGN_UP((uintptr_t)(b + 1), RTE_CACHE_LINE_SIZE);
 	bs->end = (uintptr_t)zone.addr + zone.size;
-	bs->footprint += zone.size;
+	dpm_counter_add(&bs->footprint, zone.size);   /* read unlocked by statistics */
 	bs->nblocks++;
 	bs->next_block = RTE_MIN(block * 2, BASE_BLOCK_MAX);
 	return 0;
