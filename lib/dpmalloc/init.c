@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "base.h"
 #include "chunk.h"
+#include "decay.h"
 #include "dpm_private.h"
 #include "dpm_state.h"
 #include "rtree.h"
@@ -177,6 +178,7 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 	if (dpm_telemetry_register() != 0)
 		DPM_LOG(WARNING, "telemetry commands not registered");
 	__atomic_store_n(&dpm_state.ready, true, __ATOMIC_RELEASE);
+	decay_start(cfg->span_decay_ms);
 	DPM_LOG(INFO, "ready: %s zones, chunk %zu KiB, %u classes, tcache %u classes",
 		zone_source->name, DPM_CHUNK >> 10, sc_nclasses, tcache_nbins());
 	return 0;
@@ -220,6 +222,8 @@ void dpm_fini(void)
 		pthread_mutex_unlock(&dpm_init_lock);
 		return;
 	}
+	/* First: once this returns, the decay alarm neither runs nor comes. */
+	decay_stop();
 	if (dpm_lcore_cb_handle != NULL)
 		rte_lcore_callback_unregister(dpm_lcore_cb_handle);
 	dpm_lcore_cb_handle = NULL;

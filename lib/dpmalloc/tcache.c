@@ -312,8 +312,6 @@ void tcache_event_hard(struct tcache *tc)
 	if (cls < SC_NBINS)
 		arena_bin_xfer_drain(tc->arena, cls, false);
 	tcache_remote_flush(tc);
-	arena_decay_spare(tc->arena);
-	chunk_decay_tick(tc->socket_id);
 }
 
 /*

@@ -53,4 +53,9 @@ extern const struct zone_ops *zone_source;
 
 void zone_select(const struct zone_ops *ops);
 
+/* Memzones of the whole process now (rte_memzone_walk()), and how many
+ * there can be (RTE_MAX_MEMZONE, fixed when DPDK was built). */
+unsigned int zone_memzones_in_use(void);
+unsigned int zone_memzones_max(void);
+
 #endif /* DPM_ZONE_H */
