@@ -166,8 +166,6 @@ void dpm_fini(void);
 /**
  * Allocate size bytes on the calling lcore's socket.
  *
- * @param size
- *   Bytes to allocate. 0 returns a unique minimal object.
  * Every size up to 2^46 bytes is served when memory allows: sizes up to
  * the largest size class (dpm_class_size(dpm_class_count() - 1)) get a
  * class, bigger ones whole chunks. Each failure is counted by cause in the
@@ -175,6 +173,8 @@ void dpm_fini(void);
  * failed_einval); a socket's first ENOMEM is logged at NOTICE level with
  * what the socket holds.
  *
+ * @param size
+ *   Bytes to allocate. 0 returns a unique minimal object.
  * @return
  *   A pointer aligned to at least 16 bytes (to the size class's natural
  *   alignment), or NULL with rte_errno set:
