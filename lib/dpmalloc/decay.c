@@ -62,7 +62,7 @@ int decay_start(uint64_t decay_ms)
 
 	if (decay_ms == 0)
 		return 0;
-	decay_period_us = RTE_MIN(RTE_MAX(decay_ms * 1000 / 4, (uint64_t)1000), (uint64_t)1000000);
+	decay_period_us = RTE_MIN(RTE_MAX(decay_ms * 1000 / 10, (uint64_t)1000), (uint64_t)250000);
 	__atomic_store_n(&decay_stopping, false, __ATOMIC_RELEASE);
 	rc = decay_arm();
 	if (rc != 0)

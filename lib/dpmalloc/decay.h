@@ -7,8 +7,8 @@
 
 /*
  * Memory back without being asked. A periodic alarm on EAL's interrupt
- * thread (rte_eal_alarm_set()), never an lcore, every span_decay_ms / 4
- * (between 1 ms and 1 s):
+ * thread (rte_eal_alarm_set()), never an lcore, every span_decay_ms / 10
+ * (between 1 ms and 250 ms):
  *   - returns transfer-cache objects nobody took since the last visit to
  *     their runs (so parked objects do not keep runs and chunks alive),
  *   - gives each arena's spare chunk back once it has been empty for

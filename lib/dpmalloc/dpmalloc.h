@@ -99,7 +99,7 @@ struct dpm_config {
 	/**
 	 * Idle memory goes back to DPDK after this many milliseconds, without
 	 * any call: an EAL alarm (rte_eal_alarm_set(), on EAL's interrupt
-	 * thread, never an lcore) runs every span_decay_ms / 4 (1 ms to 1 s)
+	 * thread, never an lcore) runs every span_decay_ms / 10 (1 to 250 ms)
 	 * and gives back each arena's spare chunk once it has been empty this
 	 * long, then every span completely free this long
 	 * (rte_memzone_free()); it also returns transfer-cache objects nobody

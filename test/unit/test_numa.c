@@ -1320,7 +1320,7 @@ static bool within_decay(uint64_t t0)
 }
 
 /*
- * Decay needs no call: EAL's alarm (every DECAY_MS / 4) gives back spans
+ * Decay needs no call: EAL's alarm (every DECAY_MS / 10) gives back spans
  * idle for DECAY_MS, on every simulated socket, while the test only sleeps
  * and reads statistics (which never decay anything).
  */
