@@ -209,29 +209,29 @@ def panel_scaling(ax, rows, workload, title):
 
 
 def panel_footprint(ax, rows):
-    """Requested, in-use and reserved MiB per allocator and phase."""
+    """Reserved/live on the mixed workload: mean and peak per allocator."""
     sel = [r for r in rows if r["workload"] == "footprint"]
     if not sel:
         ax.set_visible(False)
         return
-    units = ("bytes_requested", "bytes_in_use", "bytes_reserved")
-    groups = list(OrderedDict.fromkeys((r["param"], r["allocator"])
-                                       for r in sel))
-    width = 0.8 / len(units)
-    for i, unit in enumerate(units):
+    names = list(OrderedDict.fromkeys(r["allocator"] for r in sel
+                                      if r["unit"] == "ratio_mean"))
+    for i, unit in enumerate(("ratio_mean", "ratio_peak")):
         vals = []
-        for phase, name in groups:
-            m = [r["median"] for r in sel if r["param"] == phase and
-                 r["allocator"] == name and r["unit"] == unit]
-            vals.append(m[0] / 1048576.0 if m else 0.0)
-        ax.bar([g - 0.4 + width * (i + 0.5) for g in range(len(groups))],
-               vals, width, label=unit.replace("bytes_", ""),
-               color=("#bbbbbb", "#6a9fd4", "#d62728")[i])
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(["%s\n%s" % (n, p) for p, n in groups], fontsize=7)
-    ax.set_title("footprint (lower is better)", fontsize=10)
-    ax.set_ylabel("MiB", fontsize=8)
-    ax.legend(fontsize=7)
+        for name in names:
+            m = [r["median"] for r in sel
+                 if r["allocator"] == name and r["unit"] == unit]
+            vals.append(m[0] if m else 0.0)
+        ax.bar([g - 0.2 + 0.4 * i for g in range(len(names))], vals, 0.4,
+               color=[COLOURS.get(n, "#bbbbbb") for n in names],
+               alpha=1.0 if i == 0 else 0.5, edgecolor="black",
+               label=unit.replace("ratio_", "") + " over the run")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, fontsize=7)
+    ax.set_title("footprint: reserved / live bytes, 8 lcores, mixed sizes "
+                 "(lower is better; dark: mean, light: peak)", fontsize=10)
+    ax.set_ylabel("reserved / live", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -269,14 +269,19 @@ def main():
                   "every free local (higher is better)")
     panel_footprint(ax[8], rows)
     ax[9].set_visible(False)
-    handles, labels = ax[0].get_legend_handles_labels()
-    h3, l3 = ax[4].get_legend_handles_labels()
-    for h, lab in zip(h3, l3):
-        if lab not in labels:
-            handles.append(h)
-            labels.append(lab)
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels),
-               fontsize=9, bbox_to_anchor=(0.5, 0.965))
+    # One legend for all panels: every allocator (and the ring) once.
+    handles, labels = [], []
+    for a in ax[:8]:
+        if not a.get_visible():
+            continue
+        for h, lab in zip(*a.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if labels:
+        fig.legend(handles, labels, loc="upper center",
+                   ncol=min(len(labels), 11), fontsize=9,
+                   bbox_to_anchor=(0.5, 0.965))
     fig.suptitle(args.title, fontsize=13)
     fig.text(0.5, 0.005, "medians of repeated runs; whiskers: min..max; "
              "source: %s" % args.csv, ha="center", fontsize=8)

@@ -28,8 +28,30 @@ static struct arena *arena_large[RTE_MAX_NUMA_NODES];
 
 /* dpmalloc.h's inline free reads the descriptor and the page map. */
 static_assert(offsetof(struct chunk_desc, arena_socket) == offsetof(struct dpm_fp_desc, arena_socket) &&
+	      offsetof(struct chunk_desc, arena) == offsetof(struct dpm_fp_desc, arena) &&
 	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL,
 	      "fast-path mirror of the chunk header");
+
+/* Transfer-cache slots of a class: BIN_XFER_BYTES of objects, a power of
+ * two within [BIN_XFER_MIN, BIN_XFER_MAX]. */
+static uint32_t bin_xfer_slots(unsigned int binind)
+{
+	uint32_t by_bytes = (uint32_t)(BIN_XFER_BYTES / sc_bin_info[binind].reg_size);
+
+	return rte_align32prevpow2(RTE_MAX((uint32_t)BIN_XFER_MIN, RTE_MIN((uint32_t)BIN_XFER_MAX, by_bytes)));
+}
+
+/* The transfer cache's ring, from base, at the bin's first fill (so that a
+ * class's metadata is all there once it has been used). Called with the bin
+ * lock; stays NULL when base is out of memory (batches then go to runs). */
+static void arena_bin_xfer_init(struct arena *a, struct bin *bin, unsigned int binind)
+{
+	uint32_t slots = bin_xfer_slots(binind);
+
+	bin->xfer = base_alloc(a->socket_id, slots * sizeof(void *));
+	bin->xfer_mask = slots - 1;
+	bin->xfer_first = 0;
+}
 
 /* ------------------------------------------------------------------------
  * Pairing heap of runs ordered by address (metadata addresses increase with
@@ -176,7 +198,7 @@ static int arena_chunk_add_locked(struct arena *a)
 	if (chunk == NULL)
 		return -ENOMEM;
 	arena_chunk_init(a, chunk);
-	if (rtree_set(chunk, 1, &chunk->desc, a->socket_id) != 0) {
+	if (rtree_set_arena(chunk, a->socket_id) != 0) {
 		chunk_dealloc(a->socket_id, chunk, 1);
 		return -ENOMEM;
 	}
@@ -331,12 +353,16 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	unsigned int got = 0;
 
 	dpm_lock(&bin->lock);
-	/* Flushed batches first: a copy, no run metadata. */
+	if (unlikely(bin->xfer == NULL))
+		arena_bin_xfer_init(a, bin, binind);
+	/* Flushed batches first, oldest first: a copy, no run metadata. */
 	if (bin->nxfer > 0) {
 		unsigned int take = RTE_MIN(n, bin->nxfer);
 
 		for (; got < take; got++)
-			out[n - 1 - got] = bin->xfer[--bin->nxfer];
+			out[got] = bin->xfer[(bin->xfer_first + got) & bin->xfer_mask];
+		bin->xfer_first = (bin->xfer_first + take) & bin->xfer_mask;
+		bin->nxfer -= take;
 		if (bin->nxfer < bin->xfer_low)
 			bin->xfer_low = bin->nxfer;
 	}
@@ -354,8 +380,7 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 			unsigned int idx = bitmap_take_first(run->bitmap);
 
 			run->nfree--;
-			out[n - 1 - got] = (void *)(base + (uintptr_t)idx * bi->reg_size);
-			got++;
+			out[got++] = (void *)(base + (uintptr_t)idx * bi->reg_size);
 		}
 	}
 	bin->nmalloc += got;
@@ -363,12 +388,8 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 	bin->nfills++;
 	dpm_unlock(&bin->lock);
 
-	if (got < n) {
-		/* Keep the lowest addresses at the top of the caller's stack. */
-		if (got > 0)
-			memmove(out, out + (n - got), got * sizeof(*out));
+	if (got < n)
 		rte_errno = ENOMEM;
-	}
 	return got;
 }
 
@@ -433,7 +454,7 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 static bool arena_bin_parked_locked(const struct bin *bin, const void *ptr)
 {
 	for (unsigned int i = 0; i < bin->nxfer; i++)
-		if (bin->xfer[i] == ptr)
+		if (bin->xfer[(bin->xfer_first + i) & bin->xfer_mask] == ptr)
 			return true;
 	return false;
 }
@@ -464,9 +485,10 @@ void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *pt
 
 	dpm_lock(&bin->lock);
 	if (unlikely(bin->xfer == NULL))
-		bin->xfer = base_alloc(a->socket_id, BIN_XFER_MAX * sizeof(void *));
-	if (bin->xfer != NULL && bin->nxfer + n <= BIN_XFER_MAX) {
-		memcpy(bin->xfer + bin->nxfer, ptrs, n * sizeof(void *));
+		arena_bin_xfer_init(a, bin, binind);
+	if (bin->xfer != NULL && bin->nxfer + n <= bin->xfer_mask + 1) {
+		for (unsigned int i = 0; i < n; i++)
+			bin->xfer[(bin->xfer_first + bin->nxfer + i) & bin->xfer_mask] = ptrs[i];
 		bin->nxfer += n;
 		bin->nfree += n;
 		bin->curregs -= n;
@@ -489,11 +511,10 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)
 		return;
 	dpm_lock(&bin->lock);
 	n = all ? bin->nxfer : bin->xfer_low - bin->xfer_low / 4;
-	/* The oldest sit at the bottom of the stack. */
+	/* The oldest first. */
 	for (unsigned int i = 0; i < n; i++)
-		arena_bin_dalloc_locked(a, bin, bi, bin->xfer[i], false);
-	if (n > 0)
-		memmove(bin->xfer, bin->xfer + n, (bin->nxfer - n) * sizeof(void *));
+		arena_bin_dalloc_locked(a, bin, bi, bin->xfer[(bin->xfer_first + i) & bin->xfer_mask], false);
+	bin->xfer_first = (bin->xfer_first + n) & bin->xfer_mask;
 	bin->nxfer -= n;
 	bin->xfer_low = bin->nxfer;
 	dpm_unlock(&bin->lock);

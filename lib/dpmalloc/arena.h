@@ -109,20 +109,28 @@ struct arena_chunk {
  *
  * The transfer cache holds objects that tcaches flushed back in batches,
  * as pointers, still marked allocated in their runs: the next fill takes
- * them with a copy instead of walking bitmaps. It is what makes an RX lcore
+ * them with a copy instead of walking bitmaps. It is a FIFO ring: a fill
+ * takes the objects flushed longest ago, whose lines have had the most
+ * time to leave the freeing core's cache (LIFO handed the allocating lcore
+ * lines still dirty in the freeing one). Its capacity is bin_xfer_slots()
+ * (a byte budget of BIN_XFER_BYTES, within [256, 4096] objects). It is what makes an RX lcore
  * allocating and a TX lcore freeing cost one lock per batch on each side
  * and no run metadata. The statistics count its objects as freed; the
  * owning lcore's GC step (objects unused since its last visit), its
  * dpm_tcache_flush() and dpm_trim() return them to their runs.
  */
-#define BIN_XFER_MAX 256
+#define BIN_XFER_MIN 256
+#define BIN_XFER_MAX 4096
+#define BIN_XFER_BYTES ((size_t)256 << 10)
 
 struct bin {
 	dpm_lock_t lock;
 	struct run *runcur;
 	struct run *nonfull;       /* pairing heap root */
-	void **xfer;               /* transfer cache, allocated on first use */
-	uint32_t nxfer;
+	void **xfer;               /* transfer cache ring, allocated on first use */
+	uint32_t nxfer;            /* objects in it */
+	uint32_t xfer_first;       /* index of the oldest */
+	uint32_t xfer_mask;        /* slots - 1 (a power of two) */
 	uint32_t xfer_low;         /* least nxfer since the last GC visit */
 	uint64_t nmalloc, nfree;   /* objects handed out / given back */
 	uint64_t curregs, curruns;
@@ -213,9 +221,9 @@ static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 	return dpm_fp_region_start(mapbits, ptr);   /* dpm_fp.h */
 }
 
-/* Small: up to n regions of class binind into out[], under one bin lock.
- * out[n-1] gets the lowest address, so a stack popping from the top hands
- * out low addresses first. Returns how many (0 with rte_errno = ENOMEM). */
+/* Small: up to n regions of class binind into out[0 .. got), under one bin
+ * lock: the transfer cache's oldest first, then regions of the lowest runs
+ * in address order. Returns got (0 with rte_errno = ENOMEM). */
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n);
 
 /* Small: give back n regions that all belong to arena a and bin binind,

@@ -62,17 +62,21 @@ static inline bool dpm_query_ready(void)
  *
  * dpm_malloc, cache hit: lcore id (one TLS load), tcache (one load; threads
  * without one see an empty never-written tcache), class (table, or folded
- * for a constant size), pop, low-water mark, counter, GC tick.
- * dpm_free, push: radix tree (two loads; a foreign pointer finds NULL), one
- * compare for "arena chunk of my socket", page map (state and class),
- * region check (offset in page + phase, divided and multiplied back), push,
- * counter, tick.
+ * for a constant size), pop (head pointer, one compare with the low-water
+ * position), counter, GC tick.
+ * dpm_free, push: radix tree (two loads; one compare of the entry with the
+ * chunk base + tag for "arena chunk of ours": a foreign pointer finds
+ * nothing), the header's socket, page map (state and class), region check
+ * (offset in page + phase, divided and multiplied back), push (head pointer
+ * moved down; no count, no counter, no tick).
+ * dpm_free_sized: the same, the page map compared with the size's class,
+ * the region check's constants folded for a constant size.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
  * -O3 -march=native, counted by devtools/fastpath-insns.sh:
  *                       exported   inline, size 64   inline, size at run time
- *   dpm_malloc             26            18                 26
- *   dpm_free               58            58                 -
- *   dpm_free_sized         40            33                 -
+ *   dpm_malloc             25            17                 25
+ *   dpm_free               54            54                 -
+ *   dpm_free_sized         62            42                 -
  * jemalloc's cache hits are 30 (malloc) and 36 (free); dpm_free's extra
  * instructions are the validation jemalloc does not do (foreign pointers
  * find nothing in the tree, interior pointers fail the region check).
@@ -352,19 +356,26 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 			tcache_dalloc_remote(tc, ptr);
 			return;
 		}
-		struct tcache_bin *tb = &tc->bins[obj->cls];
+		/* Small objects of another arena of the socket go to the
+		 * outbound stack, as on the easy path. */
+		bool out = obj->cls < SC_NBINS && desc->arena != tc->arena;
+		struct tcache_bin *tb = out ? &tc->out[obj->cls] : &tc->bins[obj->cls];
 
 		if (dpm_debug_checks) {
-			for (unsigned int i = 0; i < tb->ncached; i++) {
-				if (tb->avail[i] == ptr) {
+			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
+				if (tcache_bin_obj(tb, i) == ptr) {
 					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
 					return;
 				}
 			}
 		}
-		if (!tcache_dalloc_easy(tb, ptr))
-			tcache_dalloc_hard(tc, obj->cls, ptr);
-		tcache_event(tc);
+		/* As on the easy path, a free ticks no GC unless it flushes. */
+		if (!tcache_dalloc_easy(tb, ptr)) {
+			if (out)
+				tcache_dalloc_out_hard(tc, obj->cls, ptr);
+			else
+				tcache_dalloc_hard(tc, obj->cls, ptr);
+		}
 		return;
 	}
 	if (obj->cls < SC_NBINS)
@@ -491,7 +502,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	if (dpm_tcache_self() != NULL ||
 	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
-			dpm_free(ptrs[i]);
+			dpm_free_inline(ptrs[i]);   /* the easy path inline: no call per object */
 		return;
 	}
 	/* No tcache: validate each, then return small objects to their bins

@@ -189,10 +189,32 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The fast-path layout this library was built with (see dpm_fp.h). */
+const uint32_t DPM_FP_LAYOUT_SYM = DPM_FP_LAYOUT_VERSION;
+
+bool dpm_refuse_secondary(void)
+{
+	static bool logged;
+
+	if (rte_eal_process_type() != RTE_PROC_SECONDARY)
+		return false;
+	if (!__atomic_exchange_n(&logged, true, __ATOMIC_RELAXED))
+		DPM_LOG(ERR, "secondary process (--proc-type=secondary): dpmalloc serves "
+			"one process only, the primary; every dpm_ call here fails with ENOTSUP");
+	return true;
+}
+
 int dpm_init(const struct dpm_config *cfg)
 {
 	struct dpm_config defaults;
 	int rc;
+
+	/* Its state lives in this process's memory: a second instance would
+	 * clash with the primary's memzones and could not free its objects. */
+	if (dpm_refuse_secondary()) {
+		rte_errno = ENOTSUP;
+		return -1;
+	}
 
 	if (cfg == NULL) {
 		dpm_config_defaults(&defaults);

@@ -34,7 +34,8 @@ static bool stats_begin(void)
 	if (likely(dpm_state.ready))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
-	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
+		    dpm_refuse_secondary() ? ENOTSUP : ENODEV;
 	return false;
 }
 
@@ -147,8 +148,14 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 		const struct tcache_bin *tb = &tc->bins[cls];
 
 		out->nmalloc += dpm_counter_read(&tb->nmalloc);
-		out->nfree += dpm_counter_read(&tb->nfree);
-		out->tcache_cached += __atomic_load_n(&tb->ncached, __ATOMIC_RELAXED);
+		out->nfree += tcache_bin_nfree(tb);
+		out->tcache_cached += tcache_bin_ncached(tb);
+		if (cls < SC_NBINS) {
+			/* Outbound stacks take frees and give nothing out. */
+			tb = &tc->out[cls];
+			out->nfree += tcache_bin_nfree(tb);
+			out->tcache_cached += tcache_bin_ncached(tb);
+		}
 	}
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);

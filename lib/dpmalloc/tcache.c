@@ -19,6 +19,9 @@ uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 /* The inline fast paths see the tcache as dpm_fp.h's struct dpm_fp_tcache. */
 static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
 	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
+	      offsetof(struct tcache, arena) == offsetof(struct dpm_fp_tcache, arena) &&
+	      offsetof(struct tcache, out) == offsetof(struct dpm_fp_tcache, bins) +
+					     TCACHE_OUT * sizeof(struct tcache_bin) &&
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
 	      "fast-path mirror of struct tcache");
 static_assert(TCACHE_OF_MASK == DPM_FP_TCACHE_OF_MASK, "fast-path mirror");
@@ -33,8 +36,25 @@ static void tcache_of_clear(void)
 		tcache_publish(i, &tcache_none);
 }
 
+/* tcache_none's stacks: empty and full at once, on one sentinel slot. */
+static void *tcache_none_slot;
+
+/* Set a stack up on slots[0 .. cap] (slots[cap] the sentinel), empty. */
+static void tcache_bin_init(struct tcache_bin *tb, void **slots, unsigned int cap)
+{
+	tb->head = slots + cap;
+	tb->full = dpm_fp_pos(slots);
+	tb->empty = dpm_fp_pos(slots + cap);
+	tb->low_water = tb->empty;
+	tb->lg_fill_div = 1;
+}
+
 RTE_INIT(tcache_of_boot)
 {
+	for (unsigned int cls = 0; cls < TCACHE_NBINS_MAX; cls++)
+		tcache_bin_init(&tcache_none.bins[cls], &tcache_none_slot, 0);
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++)
+		tcache_bin_init(&tcache_none.out[cls], &tcache_none_slot, 0);
 	tcache_of_clear();
 }
 
@@ -52,16 +72,19 @@ static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
 /* Capacity of a small class: twice a run's regions (as jemalloc sizes it)
- * or 64 KiB worth of objects, whichever is more (runs of 160-256 B classes
- * hold only 16-25 regions, which made flushes of 8-16 objects: a lock per
- * handful in a pipeline), within [20, 200] so that idle objects pin little.
+ * or TCACHE_SMALL_BYTES worth of objects, whichever is more (runs of
+ * 160-256 B classes hold only 16-25 regions, which made flushes of 8-16
+ * objects: a lock per handful in a pipeline), within [20,
+ * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
+ * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
+ * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
  * Large classes: 20. */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
-	unsigned int by_bytes = (64u << 10) / sc_bin_info[cls].reg_size;
+	unsigned int by_bytes = TCACHE_SMALL_BYTES / sc_bin_info[cls].reg_size;
 
-	return (uint16_t)RTE_MAX(20u, RTE_MIN(200u, RTE_MAX(by_run, by_bytes)));
+	return (uint16_t)RTE_MAX(20u, RTE_MIN(TCACHE_SMALL_MAX_OBJS, RTE_MAX(by_run, by_bytes)));
 }
 
 void tcache_boot(bool enable, size_t max_size)
@@ -83,7 +106,9 @@ void tcache_boot(bool enable, size_t max_size)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
 			tcache_capacity[cls] = 20;
-		tcache_slots_total += tcache_capacity[cls];
+		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
+		if (cls < SC_NBINS)   /* the outbound stack */
+			tcache_slots_total += tcache_capacity[cls] + 1u;
 	}
 	tcache_nbins_cfg = cls;
 	tcache_large_max = cls > 0 ? sc_class2size(cls - 1) : 0;
@@ -103,12 +128,16 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	tc->nbins = tcache_nbins_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
-		struct tcache_bin *tb = &tc->bins[cls];
-
-		tb->avail = slots;
-		tb->ncached_max = tcache_capacity[cls];
-		tb->lg_fill_div = 1;
-		slots += tb->ncached_max;
+		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
+		slots += tcache_capacity[cls] + 1u;
+	}
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
+		if (cls < tc->nbins) {
+			tcache_bin_init(&tc->out[cls], slots, tcache_capacity[cls]);
+			slots += tcache_capacity[cls] + 1u;
+		} else {
+			tcache_bin_init(&tc->out[cls], &tcache_none_slot, 0);
+		}
 	}
 }
 
@@ -195,13 +224,17 @@ void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum 
  * tcache_return_batch_to()). */
 static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, unsigned int n, bool park)
 {
+	unsigned int ncached = tcache_bin_ncached(tb);
+
 	if (n == 0)
 		return;
-	tcache_return_batch_to(tb->avail, n, cls, park ? RETURN_PARK : RETURN_RUNS);
-	memmove(tb->avail, tb->avail + n, (tb->ncached - n) * sizeof(void *));
-	tb->ncached -= n;
-	if (tb->low_water > tb->ncached)
-		tb->low_water = tb->ncached;
+	/* The oldest n sit at the bottom; the rest move down over them. */
+	tcache_return_batch_to(tb->head + (ncached - n), n, cls, park ? RETURN_PARK : RETURN_RUNS);
+	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
+	tb->head += n;
+	dpm_counter_add(&tb->nflush, n);
+	if (tcache_bin_low_water(tb) > ncached - n)
+		tb->low_water = dpm_fp_pos(tb->head);
 }
 
 static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
@@ -243,18 +276,28 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 
 	tb->ran_dry = 1;
 	if (cls >= SC_NBINS) {
+		/* Counted as a fill of one and its pop. */
 		p = arena_malloc_large(tc->arena, cls);
-		if (p != NULL)
-			tb->nmalloc++;
+		if (p != NULL) {
+			dpm_counter_add(&tb->nfill, 1);
+			dpm_counter_add(&tb->nmalloc, 1);
+		}
 		return p;
 	}
-	unsigned int want = RTE_MAX(1u, (unsigned int)tb->ncached_max >> tb->lg_fill_div);
-	unsigned int got = arena_bin_fill(tc->arena, cls, tb->avail, want);
+	/* Called on a miss: the stack is empty, head at the bottom. */
+	void **bottom = tb->head;
+	unsigned int want = RTE_MAX(1u, tcache_bin_capacity(tb) >> tb->lg_fill_div);
+	unsigned int got;
 
+	DPM_ASSERT(tcache_bin_ncached(tb) == 0);
+	got = arena_bin_fill(tc->arena, cls, bottom - want, want);
 	if (got == 0)
 		return NULL;
+	if (got < want)
+		memmove(bottom - got, bottom - want, got * sizeof(void *));
+	tb->head = bottom - got;   /* out[0], the lowest address, pops first */
+	dpm_counter_add(&tb->nfill, got);
 	tc->fills++;
-	tb->ncached = got;
 	return tcache_alloc_easy(tb);
 }
 
@@ -262,9 +305,30 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
 
-	tcache_bin_flush_oldest(tb, cls, tb->ncached_max / 2);
+	tcache_bin_flush_oldest(tb, cls, tcache_bin_capacity(tb) / 2);
 	tc->flushes++;
 	tcache_dalloc_easy(tb, ptr);
+	/* Frees tick no GC on their easy path: flushes do, so that an lcore
+	 * that only frees still runs its GC steps. */
+	tcache_event(tc);
+}
+
+/* Send an outbound stack home whole: its objects go to their arenas'
+ * transfer caches, grouped, where the owners' next fills find them. */
+static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
+{
+	struct tcache_bin *tb = &tc->out[cls];
+
+	tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), park);
+	tb->low_water = tb->empty;
+}
+
+void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
+{
+	tcache_out_flush(tc, cls, true);
+	tc->flushes++;
+	tcache_dalloc_easy(&tc->out[cls], ptr);
+	tcache_event(tc);
 }
 
 void tcache_dalloc_remote(struct tcache *tc, void *ptr)
@@ -275,13 +339,7 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 		tcache_remote_flush(tc);
 }
 
-/* The inline fast paths' entries to the GC step (dpm_fp.h). */
-void dpm_tcache_event_hard(struct dpm_fp_tcache *tc)
-{
-	tcache_event_hard((struct tcache *)tc);
-}
-
-/* Returns the object, so that the inline malloc reaches it by a tail call
+/* The inline malloc's entry to the GC step (dpm_fp.h). Returns the object, so that the inline malloc reaches it by a tail call
  * and keeps no register across it. */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p)
 {
@@ -297,20 +355,25 @@ void tcache_event_hard(struct tcache *tc)
 	tc->gc_ticker = TCACHE_GC_INCR;
 	tc->gc_next = cls + 1 < tc->nbins ? cls + 1 : 0;
 	tc->gc_runs++;
-	if (tb->low_water > 0) {
+	unsigned int low = tcache_bin_low_water(tb);
+
+	if (low > 0) {
 		/* Objects nobody asked for since the last visit: return 3/4 of
 		 * them and fill less next time. */
-		tcache_bin_flush_oldest(tb, cls, tb->low_water - tb->low_water / 4);
-		if (cls < SC_NBINS && (tb->ncached_max >> (tb->lg_fill_div + 1)) >= 1 &&
+		tcache_bin_flush_oldest(tb, cls, low - low / 4);
+		if (cls < SC_NBINS && (tcache_bin_capacity(tb) >> (tb->lg_fill_div + 1)) >= 1 &&
 		    tb->lg_fill_div < TCACHE_LG_FILL_DIV_MAX)
 			tb->lg_fill_div++;
 	} else if (tb->ran_dry && tb->lg_fill_div > 1) {
 		tb->lg_fill_div--;
 	}
-	tb->low_water = tb->ncached;
+	tb->low_water = dpm_fp_pos(tb->head);
 	tb->ran_dry = 0;
-	if (cls < SC_NBINS)
+	if (cls < SC_NBINS) {
+		if (tcache_bin_ncached(&tc->out[cls]) != 0)
+			tcache_out_flush(tc, cls, true);
 		arena_bin_xfer_drain(tc->arena, cls, false);
+	}
 	tcache_remote_flush(tc);
 }
 
@@ -330,10 +393,30 @@ static void *tcache_bulk_chain(void *head, void *obj)
 unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
-	unsigned int need = n > tb->ncached ? n - tb->ncached : 0;
+	unsigned int ncached = tcache_bin_ncached(tb);
+	unsigned int room = tcache_bin_capacity(tb) - ncached;
+	unsigned int need = n > ncached ? n - ncached : 0;
 	void *chain = NULL, *batch[64];
 	unsigned int got = 0, i;
 
+	if (need > 0 && need <= room) {
+		/* Fill the missing objects onto the stack, then take all n from
+		 * it: a failure leaves what came cached, and writes nothing to
+		 * ptrs. */
+		got = arena_bin_fill(tc->arena, cls, tb->head - need, need);
+		if (got < need && got > 0)
+			memmove(tb->head - got, tb->head - need, got * sizeof(void *));
+		tb->head -= got;
+		dpm_counter_add(&tb->nfill, got);
+		tc->fills++;
+		tb->ran_dry = 1;
+		if (got < need) {
+			rte_errno = ENOMEM;
+			return 0;
+		}
+		need = 0;
+		ncached = n;
+	}
 	while (got < need) {
 		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
 		unsigned int k = arena_bin_fill(tc->arena, cls, batch, want);
@@ -362,13 +445,15 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 		ptrs[i] = chain;
 		chain = *(void **)chain;
 	}
-	if (need > 0)
+	if (need > 0) {
 		tb->ran_dry = 1;
-	tb->ncached -= n - need;
-	memcpy(ptrs + need, tb->avail + tb->ncached, (n - need) * sizeof(void *));
-	if (tb->ncached < tb->low_water)
-		tb->low_water = tb->ncached;
-	tb->nmalloc += n;
+		dpm_counter_add(&tb->nfill, need);   /* counted as filled and popped */
+	}
+	memcpy(ptrs + need, tb->head, (n - need) * sizeof(void *));
+	tb->head += n - need;
+	if (tcache_bin_low_water(tb) > ncached - (n - need))
+		tb->low_water = dpm_fp_pos(tb->head);
+	dpm_counter_add(&tb->nmalloc, n);
 	return n;
 }
 
@@ -377,8 +462,10 @@ void tcache_flush_all(struct tcache *tc)
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		struct tcache_bin *tb = &tc->bins[cls];
 
-		tcache_bin_flush_oldest_to(tb, cls, tb->ncached, false);
-		tb->low_water = 0;
+		tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), false);
+		tb->low_water = tb->empty;
+		if (cls < SC_NBINS)
+			tcache_out_flush(tc, cls, false);
 	}
 	tcache_remote_flush_to(tc, false);
 }

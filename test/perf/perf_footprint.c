@@ -40,7 +40,9 @@
  * Size of the run: DPM_PERF_FP_SLOTS slots per lcore (default 4096, or 256
  * with --smoke; with 8 lcores about 220 MB live) and DPM_PERF_FP_MS of
  * churn per allocator (default 3000, smoke 300). DPM_PERF_FP_SERIES=PATH
- * writes every sample (allocator, ms, live, reserved) as CSV.
+ * writes every sample (allocator, ms, live, reserved, and for dpmalloc
+ * the bytes of chunks in use) as CSV;
+ * DPM_PERF_FP_ARENAS=N runs dpmalloc with N arenas per socket.
  */
 
 #include <dlfcn.h>
@@ -188,6 +190,7 @@ fp_barrier(unsigned int *count)
 
 static uint64_t fp_sample_t[FP_MAX_SAMPLES];
 static int64_t fp_sample_live[FP_MAX_SAMPLES];
+static uint64_t fp_sample_chunks[FP_MAX_SAMPLES];  /* dpmalloc: chunks in use, bytes */
 static uint64_t fp_sample_res[FP_MAX_SAMPLES];
 static uint64_t fp_sample_res2[FP_MAX_SAMPLES];
 static unsigned int fp_nsamples;
@@ -312,18 +315,21 @@ fp_reserved_dpm(void)
 }
 
 /* dpmalloc's breakdown: chunks in use, bytes allocated (class sizes). */
-static double fp_dpm_chunks_sum, fp_dpm_alloc_sum, fp_dpm_chunks_peak;
+static double fp_dpm_chunks_sum, fp_dpm_alloc_sum, fp_dpm_chunks_peak, fp_dpm_spans_sum;
 
 static void
 fp_detail_dpm(void)
 {
+	fp_sample_chunks[fp_nsamples] = 0;
 	for (unsigned int i = 0; i < rte_socket_count(); i++) {
 		struct dpm_socket_stats st;
 
 		if (dpm_stats_socket(rte_socket_id_by_idx(i), &st) == 0) {
+			fp_sample_chunks[fp_nsamples] += st.chunks_used * (2 << 20);
 			fp_dpm_chunks_sum += (double)st.chunks_used * (2 << 20);
 			fp_dpm_chunks_peak = RTE_MAX(fp_dpm_chunks_peak, (double)st.chunks_used * (2 << 20));
 			fp_dpm_alloc_sum += (double)st.bytes_allocated;
+			fp_dpm_spans_sum += (double)st.bytes_reserved;
 		}
 	}
 }
@@ -441,6 +447,26 @@ fp_env(const char *name, uint64_t def)
 	return v != NULL && *v != '\0' ? strtoull(v, NULL, 0) : def;
 }
 
+/* Start the run from an empty dpmalloc: flushed and trimmed, or, with
+ * arenas != 0 (DPM_PERF_FP_ARENAS), re-initialised with that many arenas
+ * per socket (a footprint knob; the rest of dpm_perf keeps the defaults,
+ * restored after the run). */
+static void
+fp_dpm_reinit(unsigned int arenas)
+{
+	struct dpm_config cfg;
+
+	fp_dpm_release_all();
+	if (arenas == 0)
+		return;
+	dpm_fini();
+	dpm_config_defaults(&cfg);
+	cfg.arenas_per_socket = arenas;
+	if (dpm_init(&cfg) < 0)
+		fprintf(stderr, "dpm_perf: footprint: dpm_init with %u arenas failed\n", arenas);
+	printf("footprint: dpmalloc with %u arenas per socket\n", arenas);
+}
+
 static void
 fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series)
 {
@@ -455,7 +481,7 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	fp_reserved = reserved;
 	fp_reserved2 = reserved == fp_reserved_jemalloc ? fp_reserved_jemalloc_resident : NULL;
 	if (fp_is_dpm)
-		fp_dpm_release_all();
+		fp_dpm_reinit(fp_env("DPM_PERF_FP_ARENAS", 0));
 	if (reserved == fp_reserved_rte || fp_is_dpm)
 		fp_rte_read(&fp_rte_total0, &fp_rte_alloc0);
 	else if (reserved != fp_reserved_rte)
@@ -465,7 +491,7 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	fp_stop = 0;
 	fp_filled = fp_quiet = fp_done = 0;
 	fp_nsamples = 0;
-	fp_dpm_chunks_sum = fp_dpm_alloc_sum = fp_dpm_chunks_peak = 0;
+	fp_dpm_chunks_sum = fp_dpm_alloc_sum = fp_dpm_chunks_peak = fp_dpm_spans_sum = 0;
 	for (i = 0; i < fp_nlcores; i++) {
 		struct fp_lcore *lc = &fp_lc[fp_lcores[i]];
 
@@ -493,8 +519,9 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 		double res = (double)fp_sample_res[i] - (double)base;
 
 		if (series != NULL)
-			fprintf(series, "%s,%llu,%lld,%.0f\n", a->name,
-				(unsigned long long)fp_sample_t[i], (long long)fp_sample_live[i], res);
+			fprintf(series, "%s,%llu,%lld,%.0f,%llu\n", a->name,
+				(unsigned long long)fp_sample_t[i], (long long)fp_sample_live[i], res,
+				fp_is_dpm ? (unsigned long long)fp_sample_chunks[i] : 0ULL);
 		if (live <= 0)
 			continue;
 		n++;
@@ -505,8 +532,10 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 		peak_res = RTE_MAX(peak_res, (uint64_t)RTE_MAX(res, 0.0));
 	}
 	if (fp_is_dpm && fp_nsamples > 0) {
-		printf("footprint dpmalloc    chunks in use mean %.0f peak %.0f MiB, allocated (class sizes, "
-		       "caches included) mean %.0f MiB\n", fp_dpm_chunks_sum / fp_nsamples / 1048576,
+		printf("footprint dpmalloc    spans mean %.0f MiB in %u; chunks in use mean %.0f peak %.0f MiB; "
+		       "allocated (class sizes, caches included) mean %.0f MiB\n",
+		       fp_dpm_spans_sum / fp_nsamples / 1048576, fp_zones_dpm(),
+		       fp_dpm_chunks_sum / fp_nsamples / 1048576,
 		       fp_dpm_chunks_peak / 1048576,
 		       fp_dpm_alloc_sum / fp_nsamples / 1048576);
 	}
@@ -516,6 +545,10 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	}
 	res_after = reserved();
 	res_after = res_after > base ? res_after - base : 0;
+	if (fp_is_dpm && fp_env("DPM_PERF_FP_ARENAS", 0) != 0) {
+		dpm_fini();
+		dpm_init(NULL);
+	}
 	printf("footprint %-11s %u samples: reserved/live mean %.2f peak %.2f; live %.0f MiB, "
 	       "reserved mean %.0f peak %.0f MiB; after free %.1f MiB; %.2f Mops/s; %llu failed, "
 	       "%llu damaged\n", a->name, n, n ? sum_ratio / n : NAN, peak_ratio,
@@ -595,7 +628,7 @@ perf_run_footprint(struct perf_allocator *tab, unsigned int n)
 	if (series_path != NULL) {
 		series = fopen(series_path, "w");
 		if (series != NULL)
-			fprintf(series, "allocator,ms,live,reserved\n");
+			fprintf(series, "allocator,ms,live,reserved,chunks_used\n");
 	}
 	for (i = 0; i < n; i++) {
 		if (!tab[i].available)
