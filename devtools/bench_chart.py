@@ -269,14 +269,19 @@ def main():
                   "every free local (higher is better)")
     panel_footprint(ax[8], rows)
     ax[9].set_visible(False)
-    handles, labels = ax[0].get_legend_handles_labels()
-    h3, l3 = ax[4].get_legend_handles_labels()
-    for h, lab in zip(h3, l3):
-        if lab not in labels:
-            handles.append(h)
-            labels.append(lab)
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels),
-               fontsize=9, bbox_to_anchor=(0.5, 0.965))
+    # One legend for all panels: every allocator (and the ring) once.
+    handles, labels = [], []
+    for a in ax[:8]:
+        if not a.get_visible():
+            continue
+        for h, lab in zip(*a.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if labels:
+        fig.legend(handles, labels, loc="upper center",
+                   ncol=min(len(labels), 11), fontsize=9,
+                   bbox_to_anchor=(0.5, 0.965))
     fig.suptitle(args.title, fontsize=13)
     fig.text(0.5, 0.005, "medians of repeated runs; whiskers: min..max; "
              "source: %s" % args.csv, ha="center", fontsize=8)

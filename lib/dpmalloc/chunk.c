@@ -28,6 +28,7 @@ struct span {
 	struct span *next;          /* address order */
 	uintptr_t base;
 	size_t nchunks, nfree, capacity;
+	size_t maxrun;              /* at least the longest free run (exact after a full scan) */
 	uint64_t free_since;        /* tsc when the span became all free */
 	struct zone_span zone;
 	uint64_t freemap[];         /* 1 = free chunk */
@@ -75,25 +76,33 @@ static size_t span_words(size_t nchunks)
  * run length seen so far (in spans looked at before) and gets the new
  * one. Returns the chunk index, or -1 when nothing here beats *run_len.
  */
-static long span_find_best(const struct span *sp, size_t nchunks, size_t align, bool high,
-			   size_t *run_len)
+static long span_find_best(struct span *sp, size_t nchunks, size_t align, bool high, size_t *run_len)
 {
 	size_t step = align / DPM_CHUNK;
 	size_t skew = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
-	size_t i = 0;
+	size_t i = 0, longest = 0;
 	long best = -1;
 
+	/* The bound lets a search for a long run skip a span of short ones
+	 * without reading its bitmap. */
+	if (sp->maxrun < nchunks)
+		return -1;
 	while (i < sp->nchunks && *run_len > nchunks) {
 		size_t j, len, q;
 
 		if (!bitmap_get(sp->freemap, i)) {
-			i++;
+			/* A word of used chunks at once. */
+			if ((i & 63) == 0 && sp->freemap[i / 64] == 0)
+				i += 64;
+			else
+				i++;
 			continue;
 		}
 		for (j = i; j < sp->nchunks && bitmap_get(sp->freemap, j); j++)
 			;
 		/* [i, j) is a free run. */
 		len = j - i;
+		longest = RTE_MAX(longest, len);
 		if (len >= nchunks && (len < *run_len || (high && len == *run_len)) && j - nchunks >= skew) {
 			if (high) {
 				q = j - nchunks;
@@ -109,6 +118,8 @@ static long span_find_best(const struct span *sp, size_t nchunks, size_t align, 
 		}
 		i = j;
 	}
+	if (i >= sp->nchunks)
+		sp->maxrun = longest;   /* scanned it all */
 	return best;
 }
 
@@ -184,12 +195,12 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	}
 	sp = span_desc_get_locked(cs, socket_id, size / DPM_CHUNK);
 	if (sp == NULL) {
-		zone_source->release(&zone);
+		zone_release(&zone);
 		return NULL;
 	}
 	sp->zone = zone;
 	sp->base = (uintptr_t)zone.addr;
-	sp->nchunks = sp->nfree = size / DPM_CHUNK;
+	sp->nchunks = sp->nfree = sp->maxrun = size / DPM_CHUNK;
 	sp->free_since = rte_get_tsc_cycles();
 	memset(sp->freemap, 0, span_words(sp->capacity) * sizeof(uint64_t));
 	span_mark(sp, 0, sp->nchunks, true);
@@ -217,7 +228,11 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
  * left, and the rest of a run stays in one piece; before, both took the
  * lowest first fit, single chunks broke up the runs huge objects had
  * freed, and the socket reserved new spans with enough free chunks at
- * hand. The scan stops at an exact fit.
+ * hand. The scan stops at an exact fit, skips words of used chunks and
+ * spans known to hold no run long enough (span.maxrun): at a 16 GiB
+ * footprint with every third chunk free, a 2-3 chunk alloc+free pair costs
+ * about 1.3-2.9 us against 0.2-0.6 us for the old first fit (ad hoc bench
+ * on the anonymous zone source, busy machine).
  */
 static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, size_t align, long *at)
 {
@@ -272,6 +287,7 @@ void chunk_dealloc(int socket_id, void *addr, size_t nchunks)
 {
 	struct chunk_socket *cs = &chunk_sockets[socket_id];
 	uintptr_t a = (uintptr_t)addr;
+	size_t first, lo, hi;
 	struct span *sp;
 
 	dpm_lock(&cs->lock);
@@ -283,7 +299,14 @@ void chunk_dealloc(int socket_id, void *addr, size_t nchunks)
 		DPM_LOG(ERR, "socket %d: chunk %p belongs to no span", socket_id, addr);
 		return;
 	}
-	span_mark(sp, (a - sp->base) / DPM_CHUNK, nchunks, true);
+	first = (a - sp->base) / DPM_CHUNK;
+	span_mark(sp, first, nchunks, true);
+	/* The freed chunks and their free neighbours may be a longer run. */
+	for (lo = first; lo > 0 && bitmap_get(sp->freemap, lo - 1); lo--)
+		;
+	for (hi = first + nchunks; hi < sp->nchunks && bitmap_get(sp->freemap, hi); hi++)
+		;
+	sp->maxrun = RTE_MAX(sp->maxrun, hi - lo);
 	sp->nfree += nchunks;
 	cs->nfree += nchunks;
 	cs->stats.chunks_used -= nchunks;
@@ -320,7 +343,7 @@ size_t chunk_trim(int socket_id, bool idle_only)
 	dpm_unlock(&cs->lock);
 
 	for (sp = victims; sp != NULL; sp = sp->next)
-		zone_source->release(&sp->zone);
+		zone_release(&sp->zone);
 
 	if (victims != NULL) {
 		dpm_lock(&cs->lock);
@@ -407,7 +430,7 @@ void chunk_fini(void)
 		struct span *sp;
 
 		for (sp = cs->spans; sp != NULL; sp = sp->next)
-			zone_source->release(&sp->zone);
+			zone_release(&sp->zone);
 		memset(&cs->stats, 0, sizeof(cs->stats));
 		cs->nfree = 0;
 		cs->spans = NULL;

@@ -54,45 +54,73 @@ extern "C" {
 #define DPM_FP_MAP_OFFSET 64
 
 /*
- * One size class of a tcache: a stack of cached objects.
- *   ncached, ncached_max  the stack's depth and capacity
- *   low_water             least ncached since the last GC visit
- *   lg_fill_div           a miss fills ncached_max >> lg_fill_div
- *   ran_dry               a miss happened since the last GC visit
- *   nmalloc, nfree        served to / taken from callers
- * A cache line of its own, 32-bit fields so the easy paths need no
- * partial-register moves.
+ * One size class of a tcache: a stack of cached objects, kept as jemalloc's
+ * cache_bin is, by a head pointer. The stack grows down:
+ *
+ *   slots:  [ free ... free | head[0] head[1] ... head[n-1] | sentinel ]
+ *            ^ full          ^ head (newest, popped next)     ^ empty
+ *
+ * A pop reads *head and moves head up; a push moves head down and writes
+ * there. Neither needs the depth: a pop compares head with low_water (which
+ * is empty, or above it), a push with full. The depth is derived:
+ * (empty - head) / sizeof(void *). Positions are stored as their low 32
+ * bits (a stack spans a few KiB, so they are unique and differences are
+ * exact modulo 2^32). The sentinel slot past the bottom makes the
+ * unconditional *head of a pop on an empty stack a harmless read.
+ *
+ *   low_water     the emptiest position since the last GC visit: a pop
+ *                 that reaches it either finds the stack empty (a miss) or
+ *                 moves it up by one
+ *   lg_fill_div   a miss fills capacity >> lg_fill_div
+ *   ran_dry       a miss happened since the last GC visit
+ *   nmalloc       objects served to callers (pops and direct allocations)
+ *   nfill         objects the arena put on the stack (and direct
+ *                 allocations, counted as a fill and a pop)
+ *   nflush        objects taken off the stack back to arenas
+ * A free is counted by nothing: frees taken = depth + nmalloc + nflush -
+ * nfill, exact whenever the owning lcore is between two calls.
  */
 struct dpm_fp_bin {
-	uint32_t ncached;
-	uint32_t ncached_max;
+	void **head;
 	uint32_t low_water;
+	uint32_t full;
+	uint32_t empty;
 	uint8_t lg_fill_div;
 	uint8_t ran_dry;
-	void **avail;
 	uint64_t nmalloc;
-	uint64_t nfree;
+	uint64_t nfill;
+	uint64_t nflush;
 } __rte_cache_aligned;
 
 /* The part of a tcache the fast paths see: tcache.h's struct tcache starts
- * with these fields and ends with the bins. */
+ * with these fields and goes on with the bins: bins[cls] the class stacks,
+ * then from bins[DPM_FP_OUT_BIN] one outbound stack per small class, for
+ * frees of objects of another arena of the socket (sent home in batches,
+ * never reused by this lcore, so that two lcores do not go on sharing the
+ * lines of objects that one allocated and the other freed). */
+#define DPM_FP_OUT_BIN 128
 struct dpm_fp_tcache {
 	int32_t gc_ticker;
 	int32_t socket_id;
-	uint8_t private_[RTE_CACHE_LINE_SIZE - 8];
+	const void *arena;         /* the arena the lcore allocates from */
+	uint8_t private_[RTE_CACHE_LINE_SIZE - 16];
 	struct dpm_fp_bin bins[];
 };
 
 /* The part of a chunk descriptor the fast paths see (arena.h's struct
  * chunk_desc). */
 struct dpm_fp_desc {
-	uint8_t private_[28];
+	const void *arena;         /* owning arena */
+	uint8_t private_[20];
 	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
 };
 
-/* A radix-tree leaf (rtree.h). */
+/* A radix-tree leaf (rtree.h): descriptor addresses, arena chunks' tagged
+ * with DPM_FP_RTREE_ARENA (descriptors are cache-line aligned). */
+#define DPM_FP_RTREE_ARENA 1u
+#define DPM_FP_RTREE_TAG_MASK 63u
 struct dpm_fp_leaf {
-	const struct dpm_fp_desc *entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
+	uintptr_t entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
 };
 
 /* Exact division by a region size (see div.h). */
@@ -114,12 +142,62 @@ extern struct dpm_fp_leaf *dpm_fp_rtree_root[(size_t)1 << DPM_FP_RTREE_ROOT_BITS
 /* Region size and division magic per small class (size_class.c). */
 extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
 
-/* The GC step of a tcache (tcache.c). */
-void dpm_tcache_event_hard(struct dpm_fp_tcache *tc);
-/* The same, returning p so that a pop can reach it by a tail call. */
+/* The GC step of a tcache, returning p so that a pop can reach it by a
+ * tail call (tcache.c). */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
 
+/*
+ * The layout's version. Bump it with any change to what this file defines
+ * (a structure, a constant, a table's meaning). The library exports
+ * DPM_FP_LAYOUT_SYM, dpm_fp_layout_v<N> (init.c), and every program that
+ * compiles the inline fast paths of dpmalloc.h refers to it, so a program
+ * built against one layout cannot load a library of another: the dynamic
+ * loader fails loudly (undefined symbol) before any inline path runs.
+ */
+#define DPM_FP_LAYOUT_VERSION 1
+#define DPM_FP_PASTE_(a, b) a ## b
+#define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
+#define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
+extern const uint32_t DPM_FP_LAYOUT_SYM;
+
 #pragma GCC visibility pop
+
+/*
+ * Watched builds. Under AddressSanitizer (the library built with
+ * -Db_sanitize=address, or this unit compiled with -fsanitize=address)
+ * every object that is not live -- free in its run, cached in a tcache or
+ * a transfer cache, free pages, free chunks -- is poisoned, and it is
+ * unpoisoned when handed to a caller; junk builds (-Djunk=true) fill it
+ * with DPM_JUNK_FREE when freed and DPM_JUNK_ALLOC when allocated. Both
+ * happen on the library's hard paths only, so in such builds the inline
+ * halves below step aside (DPM_FP_WATCH). DPM_FP_POISON/DPM_FP_UNPOISON are
+ * the one pair of hooks; they compile to nothing without ASan.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define DPM_FP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DPM_FP_ASAN 1
+#endif
+#endif
+#ifndef DPM_FP_ASAN
+#define DPM_FP_ASAN 0
+#endif
+
+#if DPM_FP_ASAN
+#include <sanitizer/asan_interface.h>
+#define DPM_FP_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define DPM_FP_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define DPM_FP_POISON(p, n) do { (void)(p); (void)(n); } while (0)
+#define DPM_FP_UNPOISON(p, n) do { (void)(p); (void)(n); } while (0)
+#endif
+
+#define DPM_JUNK_ALLOC 0xa5
+#define DPM_JUNK_FREE 0x5a
+
+/* The inline halves go straight to the hard paths. */
+#define DPM_FP_WATCH (DPM_ASAN || DPM_JUNK || DPM_FP_ASAN)
 
 /* Size class of a small size: arithmetic when the compiler knows the size
  * (folded away), the table otherwise. */
@@ -145,49 +223,93 @@ dpm_fp_tcache_self(void)
 	return dpm_fp_tcache_of[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
 }
 
+/* Low 32 bits of a stack position. */
+static __rte_always_inline uint32_t
+dpm_fp_pos(void *const *pos)
+{
+	return (uint32_t)(uintptr_t)pos;
+}
+
 /* Pop from a class stack; NULL when empty. */
 static __rte_always_inline void *
 dpm_fp_pop(struct dpm_fp_bin *tb)
 {
-	uint32_t n = tb->ncached;
-	void *p;
+	void **head = tb->head;
+	void *p = *head;
 
-	if (unlikely(n == 0))
-		return NULL;
-	p = tb->avail[--n];
-	tb->ncached = n;
-	if (unlikely(n < tb->low_water))
-		tb->low_water = n;
+	if (unlikely(dpm_fp_pos(head) == tb->low_water)) {
+		if (dpm_fp_pos(head) == tb->empty)
+			return NULL;
+		tb->low_water = dpm_fp_pos(head + 1);
+	}
+	tb->head = head + 1;
 	tb->nmalloc++;
 	return p;
 }
 
-/* Push onto a class stack; false when full. */
+/* Push onto a class stack; false when full. Counts nothing. */
 static __rte_always_inline bool
-dpm_fp_bin_push(struct dpm_fp_bin *tb, void *ptr)
+dpm_fp_push(struct dpm_fp_bin *tb, void *ptr)
 {
-	uint32_t n = tb->ncached;
+	void **head = tb->head;
 
-	if (unlikely(n == tb->ncached_max))
+	if (unlikely(dpm_fp_pos(head) == tb->full))
 		return false;
-	tb->avail[n] = ptr;
-	tb->ncached = n + 1;
-	tb->nfree++;
+	head[-1] = ptr;
+	tb->head = head - 1;
 	return true;
 }
 
-/* Push and count the event; false when full. */
-static __rte_always_inline int
-dpm_fp_push(struct dpm_fp_tcache *tc, unsigned int cls, void *ptr)
+/*
+ * Whether the radix tree maps ptr's chunk as an arena chunk. Arena chunks
+ * are entered as their base (where their descriptor lives) plus
+ * DPM_FP_RTREE_ARENA; huge objects' descriptors live elsewhere and carry
+ * no tag; NULL is no chunk of ours. So one compare of the leaf entry tells
+ * "an arena chunk of ours", and the chunk header may then be read at the
+ * pointer's chunk base without waiting for the entry's value.
+ */
+static __rte_always_inline bool
+dpm_fp_arena_chunk(const void *ptr)
 {
-	if (!dpm_fp_bin_push(&tc->bins[cls], ptr))
-		return 0;
-	if (unlikely(--tc->gc_ticker == 0))
-		dpm_tcache_event_hard(tc);
-	return 1;
+	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
+	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+	const struct dpm_fp_leaf *leaf;
+
+	if (unlikely((key >> DPM_FP_RTREE_KEY_BITS) != 0))
+		return false;
+	leaf = __atomic_load_n(&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)],
+			       __ATOMIC_ACQUIRE) == chunk + DPM_FP_RTREE_ARENA;
 }
 
-/* Whether ptr starts a region, from its page-map word. */
+/* The page map word of ptr in its arena chunk. */
+static __rte_always_inline uint32_t
+dpm_fp_map_bits(const void *ptr)
+{
+	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+
+	return ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
+}
+
+/* The header of ptr's arena chunk (after dpm_fp_arena_chunk()). */
+static __rte_always_inline const struct dpm_fp_desc *
+dpm_fp_chunk_desc(const void *ptr)
+{
+	return (const struct dpm_fp_desc *)((uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1));
+}
+
+/* The stack a free of a small object of class cls goes to: the class
+ * stack for the lcore's own arena, the outbound one for another. */
+static __rte_always_inline struct dpm_fp_bin *
+dpm_fp_free_bin(struct dpm_fp_tcache *tc, const struct dpm_fp_desc *desc, unsigned int cls)
+{
+	return &tc->bins[cls + (desc->arena != tc->arena ? DPM_FP_OUT_BIN : 0)];
+}
+
+/* Whether ptr starts a region, from its page-map word: its offset from
+ * the run's start modulo the page (offset in the page plus the page's
+ * phase) must be a multiple of the region size, by the exact division of
+ * div.h multiplied back. */
 static __rte_always_inline int
 dpm_fp_region_start(uint32_t bits, const void *ptr)
 {
@@ -195,6 +317,33 @@ dpm_fp_region_start(uint32_t bits, const void *ptr)
 	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
 
 	return (uint32_t)(((uint64_t)diff * d->magic) >> 32) * d->reg_size == diff;
+}
+
+/* Size of small class cls by arithmetic (folded for a constant). */
+static __rte_always_inline uint32_t
+dpm_fp_class_size(unsigned int cls)
+{
+	unsigned int x;
+
+	if (cls < 8)
+		return (cls + 1) << 4;
+	x = (cls - 8) / 4 + 7;
+	return (1u << x) + (((cls - 8) % 4 + 1) << (x - 2));
+}
+
+/* dpm_fp_region_start() for a page map word known to be of class cls:
+ * with a constant class the division constants are folded. */
+static __rte_always_inline int
+dpm_fp_region_start_cls(uint32_t bits, const void *ptr, unsigned int cls)
+{
+	uint32_t diff, d, magic;
+
+	if (!__builtin_constant_p(cls))
+		return dpm_fp_region_start(bits, ptr);
+	d = dpm_fp_class_size(cls);
+	magic = (uint32_t)((((uint64_t)1 << 32) + d - 1) / d);
+	diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
+	return (uint32_t)(((uint64_t)diff * magic) >> 32) * d == diff;
 }
 
 #ifdef __cplusplus

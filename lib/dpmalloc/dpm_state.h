@@ -50,6 +50,10 @@ extern DPM_HIDDEN pthread_rwlock_t dpm_state_lock;
 
 int dpm_init_hard(void);
 
+/* True in a secondary process, which dpmalloc refuses (ENOTSUP); logs the
+ * first time. */
+bool dpm_refuse_secondary(void);
+
 /* 0 when the library is ready, else initialise with defaults. */
 static inline int dpm_ensure_init(void)
 {

@@ -20,6 +20,7 @@ struct dpm_fp_leaf *dpm_fp_rtree_root[RTREE_ROOT_LEN];
 
 static_assert(RTREE_KEY_BITS == DPM_FP_RTREE_KEY_BITS && RTREE_LEAF_BITS == DPM_FP_RTREE_LEAF_BITS,
 	      "fast-path mirror");
+static_assert(DPM_FP_RTREE_TAG_MASK < RTE_CACHE_LINE_SIZE, "descriptors are cache-line aligned");
 
 static void rtree_root_clear(void)
 {
@@ -50,7 +51,7 @@ static struct rtree_leaf *rtree_leaf_get_locked(uintptr_t key, int socket_id)
 	return leaf;
 }
 
-int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id)
+static int rtree_set_entry(const void *addr, size_t nchunks, uintptr_t entry, int socket_id)
 {
 	uintptr_t key = (uintptr_t)addr >> DPM_LG_CHUNK;
 	int rc = 0;
@@ -61,7 +62,7 @@ int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int soc
 	for (size_t i = 0; i < nchunks; i++, key++) {
 		struct rtree_leaf *leaf;
 
-		if (desc == NULL) {             /* unmapping never creates leaves */
+		if (entry == 0) {               /* unmapping never creates leaves */
 			leaf = rtree_root[key >> RTREE_LEAF_BITS];
 			if (leaf == &rtree_empty_leaf)
 				continue;
@@ -72,11 +73,21 @@ int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int soc
 			rc = -ENOMEM;
 			break;
 		}
-		__atomic_store_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], (const struct dpm_fp_desc *)desc,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], entry, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&rtree_write_lock);
 	return rc;
+}
+
+int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id)
+{
+	DPM_ASSERT(((uintptr_t)desc & DPM_FP_RTREE_TAG_MASK) == 0);
+	return rtree_set_entry(addr, nchunks, (uintptr_t)desc, socket_id);
+}
+
+int rtree_set_arena(void *chunk, int socket_id)
+{
+	return rtree_set_entry(chunk, 1, (uintptr_t)chunk + DPM_FP_RTREE_ARENA, socket_id);
 }
 
 void rtree_reset(void)

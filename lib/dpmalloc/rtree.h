@@ -35,7 +35,9 @@ struct chunk_desc;
 #define RTREE_ROOT_BITS (RTREE_KEY_BITS - RTREE_LEAF_BITS)
 #define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
 
-/* The tree is dpm_fp.h's dpm_fp_rtree_root (the inline free reads it); entries point at struct chunk_desc, seen there as dpm_fp_desc. */
+/* The tree is dpm_fp.h's dpm_fp_rtree_root (the inline free reads it);
+ * entries are struct chunk_desc addresses, arena chunks' tagged with
+ * DPM_FP_RTREE_ARENA in the low bits. */
 #define rtree_leaf dpm_fp_leaf
 #define rtree_root dpm_fp_rtree_root
 
@@ -48,13 +50,18 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
 	if (unlikely(key >> RTREE_KEY_BITS))
 		return NULL;
 	leaf = __atomic_load_n(&rtree_root[key >> RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
-	return (struct chunk_desc *)__atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)],
-						    __ATOMIC_ACQUIRE);
+	return (struct chunk_desc *)(__atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)],
+						     __ATOMIC_ACQUIRE) & ~(uintptr_t)DPM_FP_RTREE_TAG_MASK);
 }
 
 /* Map nchunks chunks from addr to desc (NULL unmaps). 0 or -ENOMEM (no
- * memory for a leaf) or -EINVAL (address out of range). */
+ * memory for a leaf) or -EINVAL (address out of range). desc must be
+ * cache-line aligned (the entry's low bits are tags). */
 int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id);
+
+/* Map an arena chunk, whose descriptor is its base, tagged so that the
+ * inline free recognises it with one compare (dpm_fp_arena_chunk()). */
+int rtree_set_arena(void *chunk, int socket_id);
 
 /* Forget every mapping (leaves stay allocated until base_fini()). Also
  * the set-up: points every root entry at the empty leaf. */

@@ -26,10 +26,11 @@
 static bool stats_begin(void)
 {
 	pthread_rwlock_rdlock(&dpm_state_lock);
-	if (likely(dpm_state.ready))
+	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
-	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
+		    dpm_refuse_secondary() ? ENOTSUP : ENODEV;
 	return false;
 }
 
@@ -101,6 +102,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 	}
 	for (unsigned int i = 0; i < ds->narenas; i++) {
 		huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
+		out->double_frees += arena_double_frees(ds->arenas[i]);
 		/* an arena's spare chunk is empty: held, not used */
 		out->chunks_used -= arena_spare_chunks(ds->arenas[i]);
 	}
@@ -139,8 +141,14 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 		const struct tcache_bin *tb = &tc->bins[cls];
 
 		out->nmalloc += dpm_counter_read(&tb->nmalloc);
-		out->nfree += dpm_counter_read(&tb->nfree);
-		out->tcache_cached += __atomic_load_n(&tb->ncached, __ATOMIC_RELAXED);
+		out->nfree += tcache_bin_nfree(tb);
+		out->tcache_cached += tcache_bin_ncached(tb);
+		if (cls < SC_NBINS) {
+			/* Outbound stacks take frees and give nothing out. */
+			tb = &tc->out[cls];
+			out->nfree += tcache_bin_nfree(tb);
+			out->tcache_cached += tcache_bin_ncached(tb);
+		}
 	}
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);
@@ -151,15 +159,21 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 
 uint64_t dpm_stats_cross_socket(int from, int to)
 {
-	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES) {
+		DPM_LOG(DEBUG, "socket ids %d, %d out of range", from, to);
+		rte_errno = EINVAL;
 		return 0;
+	}
 	return __atomic_load_n(&tcache_cross[from][to], __ATOMIC_RELAXED);
 }
 
 uint64_t dpm_stats_fallback(int from, int to)
 {
-	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES) {
+		DPM_LOG(DEBUG, "socket ids %d, %d out of range", from, to);
+		rte_errno = EINVAL;
 		return 0;
+	}
 	return __atomic_load_n(&dpm_state.fallback[from][to], __ATOMIC_RELAXED);
 }
 

@@ -10,6 +10,7 @@
 
 #include "base.h"
 #include "chunk.h"
+#include "rtree.h"
 #include "tcache.h"
 
 struct dpm_fp_tcache *dpm_fp_tcache_of[TCACHE_OF_LEN];
@@ -19,6 +20,9 @@ uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 /* The inline fast paths see the tcache as dpm_fp.h's struct dpm_fp_tcache. */
 static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
 	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
+	      offsetof(struct tcache, arena) == offsetof(struct dpm_fp_tcache, arena) &&
+	      offsetof(struct tcache, out) == offsetof(struct dpm_fp_tcache, bins) +
+					     TCACHE_OUT * sizeof(struct tcache_bin) &&
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
 	      "fast-path mirror of struct tcache");
 static_assert(TCACHE_OF_MASK == DPM_FP_TCACHE_OF_MASK, "fast-path mirror");
@@ -33,8 +37,25 @@ static void tcache_of_clear(void)
 		tcache_publish(i, &tcache_none);
 }
 
+/* tcache_none's stacks: empty and full at once, on one sentinel slot. */
+static void *tcache_none_slot;
+
+/* Set a stack up on slots[0 .. cap] (slots[cap] the sentinel), empty. */
+static void tcache_bin_init(struct tcache_bin *tb, void **slots, unsigned int cap)
+{
+	tb->head = slots + cap;
+	tb->full = dpm_fp_pos(slots);
+	tb->empty = dpm_fp_pos(slots + cap);
+	tb->low_water = tb->empty;
+	tb->lg_fill_div = 1;
+}
+
 RTE_INIT(tcache_of_boot)
 {
+	for (unsigned int cls = 0; cls < TCACHE_NBINS_MAX; cls++)
+		tcache_bin_init(&tcache_none.bins[cls], &tcache_none_slot, 0);
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++)
+		tcache_bin_init(&tcache_none.out[cls], &tcache_none_slot, 0);
 	tcache_of_clear();
 }
 
@@ -52,28 +73,35 @@ static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
 /* Capacity of a small class: twice a run's regions (as jemalloc sizes it)
- * or 64 KiB worth of objects, whichever is more (runs of 160-256 B classes
- * hold only 16-25 regions, which made flushes of 8-16 objects: a lock per
- * handful in a pipeline), within [20, 200] so that idle objects pin little.
+ * or TCACHE_SMALL_BYTES worth of objects, whichever is more (runs of
+ * 160-256 B classes hold only 16-25 regions, which made flushes of 8-16
+ * objects: a lock per handful in a pipeline), within [20,
+ * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
+ * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
+ * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
  * Large classes: 20. */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
-	unsigned int by_bytes = (64u << 10) / sc_bin_info[cls].reg_size;
+	unsigned int by_bytes = TCACHE_SMALL_BYTES / sc_bin_info[cls].reg_size;
 
-	return (uint16_t)RTE_MAX(20u, RTE_MIN(200u, RTE_MAX(by_run, by_bytes)));
+	return (uint16_t)RTE_MAX(20u, RTE_MIN(TCACHE_SMALL_MAX_OBJS, RTE_MAX(by_run, by_bytes)));
 }
 
 void tcache_boot(bool enable, size_t max_size)
 {
 	unsigned int cls;
 
+	/* Called by dpm_init() before the library is published ready, or
+	 * after dpm_fini(); tcache_large_max alone is read before that (by
+	 * dpm_malloc_hard()), so it is written once, atomically. */
 	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
-	tcache_large_max = 0;
 	tcache_slots_total = 0;
-	if (!enable)
+	if (!enable) {
+		__atomic_store_n(&tcache_large_max, 0, __ATOMIC_RELAXED);
 		return;
+	}
 	for (cls = 0; cls < sc_nclasses && cls < TCACHE_NBINS_MAX; cls++) {
 		size_t size = sc_class2size(cls);
 
@@ -83,10 +111,12 @@ void tcache_boot(bool enable, size_t max_size)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
 			tcache_capacity[cls] = 20;
-		tcache_slots_total += tcache_capacity[cls];
+		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
+		if (cls < SC_NBINS)   /* the outbound stack */
+			tcache_slots_total += tcache_capacity[cls] + 1u;
 	}
 	tcache_nbins_cfg = cls;
-	tcache_large_max = cls > 0 ? sc_class2size(cls - 1) : 0;
+	__atomic_store_n(&tcache_large_max, cls > 0 ? sc_class2size(cls - 1) : 0, __ATOMIC_RELAXED);
 }
 
 unsigned int tcache_nbins(void)
@@ -103,12 +133,16 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	tc->nbins = tcache_nbins_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
-		struct tcache_bin *tb = &tc->bins[cls];
-
-		tb->avail = slots;
-		tb->ncached_max = tcache_capacity[cls];
-		tb->lg_fill_div = 1;
-		slots += tb->ncached_max;
+		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
+		slots += tcache_capacity[cls] + 1u;
+	}
+	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
+		if (cls < tc->nbins) {
+			tcache_bin_init(&tc->out[cls], slots, tcache_capacity[cls]);
+			slots += tcache_capacity[cls] + 1u;
+		} else {
+			tcache_bin_init(&tc->out[cls], &tcache_none_slot, 0);
+		}
 	}
 }
 
@@ -141,67 +175,115 @@ struct tcache *tcache_create(unsigned int lcore_id, struct arena *a)
  * Returning objects to their arenas, grouped.
  */
 
-/* Class of a live object of an arena chunk (small or large). */
+/*
+ * Class of a cached object, read from metadata the allocator owns: its
+ * chunk must be an arena chunk the radix tree knows, its page that of a
+ * small region or the first page of a large run. Objects enter tcaches
+ * validated, so anything else is a double free whose first copy went back
+ * already (its run, or its chunk, was freed since): SC_NSIZES_MAX then,
+ * counted and logged.
+ */
 static unsigned int tcache_class_of(const void *ptr)
 {
 	struct arena_chunk *chunk = arena_chunk_of(ptr);
-	uint32_t bits = chunk->map[arena_pageind(chunk, ptr)];
+	struct chunk_desc *desc = rtree_lookup(ptr);
+	size_t pageind = arena_pageind(chunk, ptr);
+	uint32_t bits;
 
-	if (PM_STATE(bits) == PM_SMALL)
+	if (desc != &chunk->desc || desc->kind != CHUNK_ARENA || pageind < arena_map_bias) {
+		DPM_LOG(ERR, "double free of %p (its chunk was released): refused", ptr);
+		return SC_NSIZES_MAX;
+	}
+	bits = __atomic_load_n(&chunk->map[pageind], __ATOMIC_RELAXED);
+	if (PM_STATE(bits) == PM_SMALL && PM_BININD(bits) < SC_NBINS)
 		return PM_BININD(bits);
-	return sc_size2class((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
+	if (PM_STATE(bits) == PM_LARGE && PM_COUNT(bits) <= arena_usable_pages)
+		return sc_size2class((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
+	arena_double_free(desc->arena, ptr, "its page holds no live object");
+	return SC_NSIZES_MAX;
 }
 
 /*
- * Return n objects to their arenas. Objects are grouped by (arena, class)
- * so each bin lock is taken once per group: the first object picks the
- * group, matching objects move to the group buffer, others are compacted
- * for the next round. Rounds are as many as groups (usually one or two).
+ * Return n objects to their arenas. Each is validated first (see
+ * tcache_class_of(); a class other than cls is a double free too). Then
+ * objects are grouped by (arena, class) so each bin lock is taken once per
+ * group: the first object picks the group, matching objects move to the
+ * group buffer, others are compacted for the next round. Rounds are as
+ * many as groups (usually one or two). Two copies of one pointer (a double
+ * free) always fall in one group, where the bin or large path refuses the
+ * second under its lock.
  */
-void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
+static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
-	void *group[256];
+	void *group[TCACHE_RETURN_SLICE];
+	uint16_t classes[TCACHE_RETURN_SLICE];
+	unsigned int i, m = 0;
 
+	for (i = 0; i < n; i++) {
+		unsigned int c = tcache_class_of(ptrs[i]);
+
+		if (unlikely(c == SC_NSIZES_MAX))
+			continue;
+		if (unlikely(cls != UINT32_MAX && c != cls)) {
+			arena_double_free(arena_chunk_of(ptrs[i])->desc.arena, ptrs[i],
+					  "its page holds another class now");
+			continue;
+		}
+		classes[m] = (uint16_t)c;
+		ptrs[m++] = ptrs[i];
+	}
+	n = m;
 	while (n > 0) {
 		struct arena *a = arena_chunk_of(ptrs[0])->desc.arena;
-		unsigned int c = cls != UINT32_MAX ? cls : tcache_class_of(ptrs[0]);
-		unsigned int k = 0, rest = 0, i;
+		unsigned int c = classes[0];
+		unsigned int k = 0, rest = 0;
 
 		for (i = 0; i < n; i++) {
 			void *p = ptrs[i];
 
-			if (k < RTE_DIM(group) && arena_chunk_of(p)->desc.arena == a &&
-			    (cls != UINT32_MAX || tcache_class_of(p) == c))
+			if (arena_chunk_of(p)->desc.arena == a && classes[i] == c) {
 				group[k++] = p;
-			else
+			} else {
+				classes[rest] = classes[i];
 				ptrs[rest++] = p;
+			}
 		}
 		if (c < SC_NBINS && how == RETURN_PARK) {
 			arena_bin_flush_batch(a, c, group, k);
 		} else if (c < SC_NBINS) {
 			arena_bin_flush(a, c, group, k, how == RETURN_RUNS_CHECKED);
 		} else {
-			for (i = 0; i < k; i++) {
-				struct arena_chunk *chunk = arena_chunk_of(group[i]);
-
-				arena_dalloc_large(chunk, arena_pageind(chunk, group[i]));
-			}
+			for (i = 0; i < k; i++)
+				arena_dalloc_large(a, arena_chunk_of(group[i]), group[i]);
 		}
 		n = rest;
 	}
+}
+
+void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
+{
+	/* Slices: a later slice is validated after the earlier ones went
+	 * back, through the radix tree, so copies split across slices are
+	 * caught too. */
+	for (unsigned int i = 0; i < n; i += TCACHE_RETURN_SLICE)
+		tcache_return_slice(ptrs + i, RTE_MIN(n - i, (unsigned int)TCACHE_RETURN_SLICE), cls, how);
 }
 
 /* Give back the n oldest objects of a stack (park: see
  * tcache_return_batch_to()). */
 static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, unsigned int n, bool park)
 {
+	unsigned int ncached = tcache_bin_ncached(tb);
+
 	if (n == 0)
 		return;
-	tcache_return_batch_to(tb->avail, n, cls, park ? RETURN_PARK : RETURN_RUNS);
-	memmove(tb->avail, tb->avail + n, (tb->ncached - n) * sizeof(void *));
-	tb->ncached -= n;
-	if (tb->low_water > tb->ncached)
-		tb->low_water = tb->ncached;
+	/* The oldest n sit at the bottom; the rest move down over them. */
+	tcache_return_batch_to(tb->head + (ncached - n), n, cls, park ? RETURN_PARK : RETURN_RUNS);
+	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
+	tb->head += n;
+	dpm_counter_add(&tb->nflush, n);
+	if (tcache_bin_low_water(tb) > ncached - n)
+		tb->low_water = dpm_fp_pos(tb->head);
 }
 
 static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
@@ -243,18 +325,28 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 
 	tb->ran_dry = 1;
 	if (cls >= SC_NBINS) {
+		/* Counted as a fill of one and its pop. */
 		p = arena_malloc_large(tc->arena, cls);
-		if (p != NULL)
-			tb->nmalloc++;
+		if (p != NULL) {
+			dpm_counter_add(&tb->nfill, 1);
+			dpm_counter_add(&tb->nmalloc, 1);
+		}
 		return p;
 	}
-	unsigned int want = RTE_MAX(1u, (unsigned int)tb->ncached_max >> tb->lg_fill_div);
-	unsigned int got = arena_bin_fill(tc->arena, cls, tb->avail, want);
+	/* Called on a miss: the stack is empty, head at the bottom. */
+	void **bottom = tb->head;
+	unsigned int want = RTE_MAX(1u, tcache_bin_capacity(tb) >> tb->lg_fill_div);
+	unsigned int got;
 
+	DPM_ASSERT(tcache_bin_ncached(tb) == 0);
+	got = arena_bin_fill(tc->arena, cls, bottom - want, want);
 	if (got == 0)
 		return NULL;
+	if (got < want)
+		memmove(bottom - got, bottom - want, got * sizeof(void *));
+	tb->head = bottom - got;   /* out[0], the lowest address, pops first */
+	dpm_counter_add(&tb->nfill, got);
 	tc->fills++;
-	tb->ncached = got;
 	return tcache_alloc_easy(tb);
 }
 
@@ -262,9 +354,30 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
 
-	tcache_bin_flush_oldest(tb, cls, tb->ncached_max / 2);
+	tcache_bin_flush_oldest(tb, cls, tcache_bin_capacity(tb) / 2);
 	tc->flushes++;
 	tcache_dalloc_easy(tb, ptr);
+	/* Frees tick no GC on their easy path: flushes do, so that an lcore
+	 * that only frees still runs its GC steps. */
+	tcache_event(tc);
+}
+
+/* Send an outbound stack home whole: its objects go to their arenas'
+ * transfer caches, grouped, where the owners' next fills find them. */
+static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
+{
+	struct tcache_bin *tb = &tc->out[cls];
+
+	tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), park);
+	tb->low_water = tb->empty;
+}
+
+void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
+{
+	tcache_out_flush(tc, cls, true);
+	tc->flushes++;
+	tcache_dalloc_easy(&tc->out[cls], ptr);
+	tcache_event(tc);
 }
 
 void tcache_dalloc_remote(struct tcache *tc, void *ptr)
@@ -275,13 +388,7 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 		tcache_remote_flush(tc);
 }
 
-/* The inline fast paths' entries to the GC step (dpm_fp.h). */
-void dpm_tcache_event_hard(struct dpm_fp_tcache *tc)
-{
-	tcache_event_hard((struct tcache *)tc);
-}
-
-/* Returns the object, so that the inline malloc reaches it by a tail call
+/* The inline malloc's entry to the GC step (dpm_fp.h). Returns the object, so that the inline malloc reaches it by a tail call
  * and keeps no register across it. */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p)
 {
@@ -293,27 +400,37 @@ void tcache_event_hard(struct tcache *tc)
 {
 	unsigned int cls = tc->gc_next;
 	struct tcache_bin *tb = &tc->bins[cls];
+	/* A GC step runs inside a caller's malloc or free, which must not
+	 * see what the step's own calls (a span given back) leave in
+	 * rte_errno. */
+	int saved_errno = rte_errno;
 
 	tc->gc_ticker = TCACHE_GC_INCR;
 	tc->gc_next = cls + 1 < tc->nbins ? cls + 1 : 0;
 	tc->gc_runs++;
-	if (tb->low_water > 0) {
+	unsigned int low = tcache_bin_low_water(tb);
+
+	if (low > 0) {
 		/* Objects nobody asked for since the last visit: return 3/4 of
 		 * them and fill less next time. */
-		tcache_bin_flush_oldest(tb, cls, tb->low_water - tb->low_water / 4);
-		if (cls < SC_NBINS && (tb->ncached_max >> (tb->lg_fill_div + 1)) >= 1 &&
+		tcache_bin_flush_oldest(tb, cls, low - low / 4);
+		if (cls < SC_NBINS && (tcache_bin_capacity(tb) >> (tb->lg_fill_div + 1)) >= 1 &&
 		    tb->lg_fill_div < TCACHE_LG_FILL_DIV_MAX)
 			tb->lg_fill_div++;
 	} else if (tb->ran_dry && tb->lg_fill_div > 1) {
 		tb->lg_fill_div--;
 	}
-	tb->low_water = tb->ncached;
+	tb->low_water = dpm_fp_pos(tb->head);
 	tb->ran_dry = 0;
-	if (cls < SC_NBINS)
+	if (cls < SC_NBINS) {
+		if (tcache_bin_ncached(&tc->out[cls]) != 0)
+			tcache_out_flush(tc, cls, true);
 		arena_bin_xfer_drain(tc->arena, cls, false);
+	}
 	tcache_remote_flush(tc);
 	arena_decay_spare(tc->arena);
 	chunk_decay_tick(tc->socket_id);
+	rte_errno = saved_errno;
 }
 
 /*
@@ -332,10 +449,30 @@ static void *tcache_bulk_chain(void *head, void *obj)
 unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
-	unsigned int need = n > tb->ncached ? n - tb->ncached : 0;
+	unsigned int ncached = tcache_bin_ncached(tb);
+	unsigned int room = tcache_bin_capacity(tb) - ncached;
+	unsigned int need = n > ncached ? n - ncached : 0;
 	void *chain = NULL, *batch[64];
 	unsigned int got = 0, i;
 
+	if (need > 0 && need <= room) {
+		/* Fill the missing objects onto the stack, then take all n from
+		 * it: a failure leaves what came cached, and writes nothing to
+		 * ptrs. */
+		got = arena_bin_fill(tc->arena, cls, tb->head - need, need);
+		if (got < need && got > 0)
+			memmove(tb->head - got, tb->head - need, got * sizeof(void *));
+		tb->head -= got;
+		dpm_counter_add(&tb->nfill, got);
+		tc->fills++;
+		tb->ran_dry = 1;
+		if (got < need) {
+			rte_errno = ENOMEM;
+			return 0;
+		}
+		need = 0;
+		ncached = n;
+	}
 	while (got < need) {
 		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
 		unsigned int k = arena_bin_fill(tc->arena, cls, batch, want);
@@ -364,13 +501,15 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 		ptrs[i] = chain;
 		chain = *(void **)chain;
 	}
-	if (need > 0)
+	if (need > 0) {
 		tb->ran_dry = 1;
-	tb->ncached -= n - need;
-	memcpy(ptrs + need, tb->avail + tb->ncached, (n - need) * sizeof(void *));
-	if (tb->ncached < tb->low_water)
-		tb->low_water = tb->ncached;
-	tb->nmalloc += n;
+		dpm_counter_add(&tb->nfill, need);   /* counted as filled and popped */
+	}
+	memcpy(ptrs + need, tb->head, (n - need) * sizeof(void *));
+	tb->head += n - need;
+	if (tcache_bin_low_water(tb) > ncached - (n - need))
+		tb->low_water = dpm_fp_pos(tb->head);
+	dpm_counter_add(&tb->nmalloc, n);
 	return n;
 }
 
@@ -379,8 +518,10 @@ void tcache_flush_all(struct tcache *tc)
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		struct tcache_bin *tb = &tc->bins[cls];
 
-		tcache_bin_flush_oldest_to(tb, cls, tb->ncached, false);
-		tb->low_water = 0;
+		tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), false);
+		tb->low_water = tb->empty;
+		if (cls < SC_NBINS)
+			tcache_out_flush(tc, cls, false);
 	}
 	tcache_remote_flush_to(tc, false);
 }

@@ -9,20 +9,21 @@
  * Per-lcore thread caches.
  *
  * One tcache per lcore id, found through dpm_fp_tcache_of[rte_lcore_id()] (no
- * TLS-keyed data). Per class a stack of cached pointers:
+ * TLS-keyed data). Per class a stack of cached pointers kept by a head
+ * pointer (dpm_fp.h's struct dpm_fp_bin, drawn there): the newest at
+ * head[0], the oldest at the bottom, next to the sentinel slot.
  *
- *   avail[0] ... avail[ncached-1] | empty ... | avail[ncached_max-1]
- *   oldest                newest (popped and pushed here)
- *
- * A miss fills a batch (ncached_max >> lg_fill_div) from the arena bin under
+ * A miss fills a batch (capacity >> lg_fill_div) from the arena bin under
  * one lock; a push onto a full stack flushes the oldest half, grouped by
  * arena so each bin lock is taken once per group. Only the owning lcore
- * touches its tcache, so the easy paths take no lock and no atomic.
+ * touches its tcache, so the easy paths take no lock and no atomic, and
+ * the free's easy path writes nothing but the stack and its head.
  *
- * GC runs from the lcore's own calls: every TCACHE_GC_INCR events one class
- * is examined; objects that stayed unused since the last visit (the low
- * water mark) are flushed, 3/4 of them, and that class's fill halves; a
- * class that ran dry since its last visit doubles its fill.
+ * GC runs from the lcore's own allocations and hard paths: every
+ * TCACHE_GC_INCR events one class is examined; objects that stayed unused
+ * since the last visit (the low water mark) are flushed, 3/4 of them, and
+ * that class's fill halves; a class that ran dry since its last visit
+ * doubles its fill.
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
@@ -40,6 +41,8 @@
 
 #define TCACHE_GC_INCR 228      /* events between two GC steps (jemalloc's) */
 #define TCACHE_LG_FILL_DIV_MAX 5
+#define TCACHE_SMALL_BYTES (64u << 10)   /* per small class, see tcache.c */
+#define TCACHE_SMALL_MAX_OBJS 1024u
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
@@ -52,15 +55,27 @@
 struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
 	int32_t socket_id;
+	struct arena *arena;
 	unsigned int gc_next;
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
 	unsigned int nremote;
-	struct arena *arena;
 	uint64_t fills, flushes, gc_runs, remote_frees;
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
+	/* Outbound stacks (dpm_fp.h): frees of small objects of other arenas
+	 * of the socket, flushed home whole when full, at each GC visit of
+	 * their class and by a flush. Index TCACHE_OUT + cls. */
+	struct tcache_bin out[SC_NBINS];
 	void *remote[TCACHE_REMOTE_MAX];
 } __rte_cache_aligned;
+
+#define TCACHE_OUT DPM_FP_OUT_BIN
+
+/* Stack idx: a class stack (idx < TCACHE_OUT) or an outbound one. */
+static inline struct tcache_bin *tcache_bin_at(struct tcache *tc, unsigned int idx)
+{
+	return idx < TCACHE_OUT ? &tc->bins[idx] : &tc->out[idx - TCACHE_OUT];
+}
 
 /*
  * Indexed by lcore id & TCACHE_OF_MASK: twice RTE_MAX_LCORE entries, so that
@@ -107,7 +122,51 @@ static inline void *tcache_alloc_easy(struct tcache_bin *tb)
 /* Push a freed object; false when the stack is full (dpm_fp.h). */
 static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 {
-	return dpm_fp_bin_push(tb, ptr);
+	return dpm_fp_push(tb, ptr);
+}
+
+/* Objects in a stack. Other threads may call it (statistics): it reads
+ * the head once, relaxed. */
+static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
+{
+	void **head = __atomic_load_n(&tb->head, __ATOMIC_RELAXED);
+
+	return (uint32_t)(tb->empty - dpm_fp_pos(head)) / sizeof(void *);
+}
+
+/* A stack's capacity. */
+static inline unsigned int tcache_bin_capacity(const struct tcache_bin *tb)
+{
+	return (uint32_t)(tb->empty - tb->full) / sizeof(void *);
+}
+
+/* Least depth since the last GC visit. */
+static inline unsigned int tcache_bin_low_water(const struct tcache_bin *tb)
+{
+	return (uint32_t)(tb->empty - tb->low_water) / sizeof(void *);
+}
+
+static inline void tcache_bin_low_water_set(struct tcache_bin *tb, unsigned int n)
+{
+	tb->low_water = tb->empty - n * (uint32_t)sizeof(void *);
+}
+
+/* The i-th cached object, newest first (i < tcache_bin_ncached()). */
+static inline void *tcache_bin_obj(const struct tcache_bin *tb, unsigned int i)
+{
+	return tb->head[i];
+}
+
+/* Frees the stack took from callers (derived: see dpm_fp.h). */
+static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
+{
+	uint64_t nfill = dpm_counter_read(&tb->nfill);
+	uint64_t taken = tcache_bin_ncached(tb) + dpm_counter_read(&tb->nmalloc) +
+			 dpm_counter_read(&tb->nflush);
+
+	/* A read racing the lcore may see a fill's count before its
+	 * objects: never report less than nothing. */
+	return taken > nfill ? taken - nfill : 0;
 }
 
 /* Count one event; runs a GC step when due. */
@@ -144,6 +203,9 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls);
 /* Full stack: flush the oldest half, then push ptr. */
 void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
 
+/* Full outbound stack of class cls: send it home, then push ptr. */
+void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr);
+
 /* Free of another socket's memory: buffered, sent home in batches. */
 void tcache_dalloc_remote(struct tcache *tc, void *ptr);
 
@@ -174,6 +236,7 @@ enum tcache_return {
 	RETURN_RUNS,           /* straight to the runs */
 	RETURN_RUNS_CHECKED,   /* straight to the runs, refusing parked objects */
 };
+#define TCACHE_RETURN_SLICE 256  /* objects validated and grouped at a time */
 void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how);
 
 #endif /* DPM_TCACHE_H */

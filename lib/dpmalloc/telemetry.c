@@ -37,8 +37,11 @@
 #include <rte_spinlock.h>
 #include <rte_telemetry.h>
 
+#include <rte_eal.h>
+
 #include "dpmalloc.h"
 #include "dpm_private.h"
+#include "dpm_state.h"
 #include "telemetry.h"
 
 /* Most comma-separated numbers a command takes (/dpmalloc/classes). */
@@ -93,9 +96,21 @@ dpm_tel_parse(const char *params, uint64_t *vals, int max, uint64_t limit)
 	}
 }
 
+/* Whether lcores of socket s freed memory of another socket. */
+static bool
+dpm_tel_cross_any(int s)
+{
+	int to;
+
+	for (to = 0; to < RTE_MAX_NUMA_NODES; to++)
+		if (to != s && dpm_stats_cross_socket(s, to) != 0)
+			return true;
+	return false;
+}
+
 /*
  * The sockets to report: every socket EAL knows, then any other id that
- * dpmalloc has served (a test may map lcores to sockets the machine does
+ * dpmalloc has served or whose lcores freed remote memory (a test may map lcores to sockets the machine does
  * not have, with anonymous memory). Returns how many ids were written.
  */
 static unsigned int
@@ -118,7 +133,8 @@ dpm_tel_sockets(int ids[RTE_MAX_NUMA_NODES])
 			known |= ids[i] == s;
 		if (known || dpm_stats_socket(s, &st) != 0)
 			continue;
-		if (st.spans_reserved != 0 || st.nmalloc != 0 || st.nfree != 0)
+		if (st.spans_reserved != 0 || st.nmalloc != 0 || st.nfree != 0 ||
+		    dpm_tel_cross_any(s))
 			ids[n++] = s;
 	}
 	return n;
@@ -185,6 +201,33 @@ dpm_tel_errno(void)
 	return rte_errno > 0 ? -rte_errno : -EINVAL;
 }
 
+/*
+ * The commands exist from load time (dpm_telemetry_load below), before the
+ * library is initialised, and in a secondary process, where it never is.
+ * Then every command answers {"initialised": 0, "reason": "..."}
+ * instead of a null reply that would look like a bad parameter. (The
+ * statistics functions would refuse anyway; this says why.) Returns true
+ * when the reply was written.
+ */
+static bool
+dpm_tel_not_ready(struct rte_tel_data *d, const char *version)
+{
+	const char *why;
+
+	if (__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE))
+		return false;
+	if (rte_eal_process_type() == RTE_PROC_SECONDARY)
+		why = "secondary process: dpmalloc serves the primary only";
+	else
+		why = "not initialised: no dpm_init() and no allocation yet";
+	rte_tel_data_start_dict(d);
+	if (version != NULL)
+		rte_tel_data_add_dict_string(d, "version", version);
+	rte_tel_data_add_dict_int(d, "initialised", 0);
+	rte_tel_data_add_dict_string(d, "reason", why);
+	return true;
+}
+
 /* /dpmalloc/info: version, sockets, memzones and class count. */
 static int
 dpm_tel_info(const char *cmd __rte_unused, const char *params,
@@ -197,6 +240,10 @@ dpm_tel_info(const char *cmd __rte_unused, const char *params,
 
 	if (params != NULL && params[0] != '\0')
 		return -EINVAL;
+	snprintf(version, sizeof(version), "%d.%d.%d", DPM_VERSION / 10000,
+		 DPM_VERSION / 100 % 100, DPM_VERSION % 100);
+	if (dpm_tel_not_ready(d, version))
+		return 0;
 
 	socks = rte_tel_data_alloc();
 	if (socks == NULL)
@@ -206,10 +253,9 @@ dpm_tel_info(const char *cmd __rte_unused, const char *params,
 	for (i = 0; i < n; i++)
 		rte_tel_data_add_array_int(socks, ids[i]);
 
-	snprintf(version, sizeof(version), "%d.%d.%d", DPM_VERSION / 10000,
-		 DPM_VERSION / 100 % 100, DPM_VERSION % 100);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "version", version);
+	rte_tel_data_add_dict_int(d, "initialised", 1);
 	rte_tel_data_add_dict_int(d, "version_code", DPM_VERSION);
 	if (rte_tel_data_add_dict_container(d, "sockets", socks, 0) != 0)
 		rte_tel_data_free(socks);
@@ -235,6 +281,8 @@ dpm_tel_socket(const char *cmd __rte_unused, const char *params,
 	n = dpm_tel_parse(params, &arg, 1, RTE_MAX_NUMA_NODES - 1);
 	if (n < 0)
 		return n;
+	if (dpm_tel_not_ready(d, NULL))
+		return 0;
 
 	if (n == 0) {
 		int ids[RTE_MAX_NUMA_NODES];
@@ -272,6 +320,7 @@ dpm_tel_socket(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "spans_returned", st.spans_returned);
 	rte_tel_data_add_dict_u64(d, "bytes_reserved", st.bytes_reserved);
 	rte_tel_data_add_dict_u64(d, "bytes_retained", st.bytes_retained);
+	rte_tel_data_add_dict_u64(d, "bytes_metadata", st.bytes_metadata);
 	rte_tel_data_add_dict_u64(d, "chunks_used", st.chunks_used);
 	rte_tel_data_add_dict_u64(d, "bytes_allocated", st.bytes_allocated);
 	rte_tel_data_add_dict_u64(d, "nmalloc", st.nmalloc);
@@ -279,6 +328,7 @@ dpm_tel_socket(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "remote_frees_in", st.remote_frees_in);
 	rte_tel_data_add_dict_u64(d, "fallback_in", st.fallback_in);
 	rte_tel_data_add_dict_u64(d, "enomem", st.enomem);
+	rte_tel_data_add_dict_u64(d, "double_frees", st.double_frees);
 	return 0;
 }
 
@@ -307,6 +357,8 @@ dpm_tel_classes(const char *cmd __rte_unused, const char *params,
 	n = dpm_tel_parse(params, arg, DPM_TEL_MAX_PARAMS, UINT32_MAX);
 	if (n < 1 || count == 0)
 		return -EINVAL;
+	if (dpm_tel_not_ready(d, NULL))
+		return 0;
 	if (arg[0] >= RTE_MAX_NUMA_NODES)
 		return -EINVAL;
 	socket = (int)arg[0];
@@ -367,6 +419,8 @@ dpm_tel_lcore(const char *cmd __rte_unused, const char *params,
 	n = dpm_tel_parse(params, &arg, 1, RTE_MAX_LCORE - 1);
 	if (n < 0)
 		return n;
+	if (dpm_tel_not_ready(d, NULL))
+		return 0;
 
 	if (n == 0) {
 		unsigned int id;
@@ -406,32 +460,37 @@ dpm_tel_lcore(const char *cmd __rte_unused, const char *params,
 	return 0;
 }
 
-/* /dpmalloc/cross_socket: the nonzero cells of the from -> to matrix. */
+/*
+ * /dpmalloc/cross_socket: the nonzero cells of the from -> to matrix. Every
+ * cell is read, not only those between the sockets dpm_tel_sockets() lists:
+ * a socket whose lcores only free (a TX side) has no allocation of its own
+ * and would be left out, with all its traffic.
+ */
 static int
 dpm_tel_cross_socket(const char *cmd __rte_unused, const char *params,
 		struct rte_tel_data *d)
 {
-	int ids[RTE_MAX_NUMA_NODES];
-	unsigned int nsock, i, j;
 	uint64_t total = 0;
+	int from, to;
 
 	if (params != NULL && params[0] != '\0')
 		return -EINVAL;
+	if (dpm_tel_not_ready(d, NULL))
+		return 0;
 
-	nsock = dpm_tel_sockets(ids);
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < nsock; i++) {
-		for (j = 0; j < nsock; j++) {
+	for (from = 0; from < RTE_MAX_NUMA_NODES; from++) {
+		for (to = 0; to < RTE_MAX_NUMA_NODES; to++) {
 			char key[DPM_TEL_KEY_LEN];
 			uint64_t v;
 
-			if (i == j)
+			if (from == to)
 				continue;
-			v = dpm_stats_cross_socket(ids[i], ids[j]);
+			v = dpm_stats_cross_socket(from, to);
 			if (v == 0)
 				continue;
 			total += v;
-			snprintf(key, sizeof(key), "%d_to_%d", ids[i], ids[j]);
+			snprintf(key, sizeof(key), "%d_to_%d", from, to);
 			rte_tel_data_add_dict_u64(d, key, v);
 		}
 	}
@@ -489,4 +548,17 @@ dpm_telemetry_register(void)
 	}
 	rte_spinlock_unlock(&dpm_tel_lock);
 	return first_err;
+}
+
+/*
+ * Register the commands when the library is loaded (before main(), or at
+ * dlopen() of a program's -d driver that links it), as DPDK's libraries do:
+ * a program that loaded dpmalloc but has not initialised it yet lists them
+ * under "/" and gets an "initialised": 0 reply, not a missing command.
+ * rte_telemetry_register_cmd() only adds to a table, so this is safe before
+ * rte_eal_init(); the library's initialisation retries what failed here.
+ */
+RTE_INIT(dpm_telemetry_load)
+{
+	dpm_telemetry_register();
 }

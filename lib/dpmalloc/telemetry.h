@@ -17,9 +17,11 @@
  * entries or 512 array entries, so every reply is bounded by construction):
  *
  * - /dpmalloc/info
- *     version, version_code, sockets (array), memzones, classes.
+ *     version, initialised (1), version_code, sockets (array), memzones,
+ *     classes.
  * - /dpmalloc/socket[,<socket>]
- *     With a socket id: every field of struct dpm_socket_stats.
+ *     With a socket id: every field of struct dpm_socket_stats
+ *     (bytes_metadata included).
  *     Without: a summary, one u64 array per socket named by its id, whose
  *     columns are listed in "fields".
  * - /dpmalloc/classes,<socket>[,<first>[,<last>]]
@@ -34,7 +36,12 @@
  *     has, columns in "fields".
  * - /dpmalloc/cross_socket
  *     "<from>_to_<to>": frees by lcores of socket from of memory of socket
- *     to, for every nonzero pair, and "total".
+ *     to, for every nonzero pair of any socket ids, and "total".
+ *
+ * The commands are registered when the library is loaded. Until it is
+ * initialised (and always in a secondary process, which dpmalloc refuses),
+ * every well-formed command answers {"initialised": 0, "reason": "<why>"}
+ * (/dpmalloc/info adds "version").
  *
  * A malformed or out-of-range parameter gets the reply {"<cmd>": null}.
  */
@@ -45,7 +52,8 @@
 /**
  * Register the /dpmalloc/ telemetry commands.
  *
- * Called by the library's initialisation. Idempotent and thread safe: a
+ * Called when the library is loaded and again by its initialisation.
+ * Idempotent and thread safe: a
  * command registered once is never registered again (rte_telemetry has no
  * way to unregister, and a second registration would take another of its
  * few slots); a command that failed is retried by the next call.

@@ -6,7 +6,8 @@
  * Pointers dpmalloc did not hand out (the stack, the libc heap, rte_malloc,
  * the inside of an object) are recognised and refused: dpm_owns() says no
  * (or, for an interior pointer, says it lies in dpmalloc's memory), and
- * dpm_free() changes nothing. A double free on the arena path is caught.
+ * dpm_free() and dpm_free_sized() change nothing. A double free on the
+ * arena path is caught. No free trusts bytes the user could have written.
  */
 
 #include <errno.h>
@@ -218,6 +219,82 @@ Test(foreign, free_of_an_interior_pointer_of_a_huge_object_is_refused)
 	warm_up();
 	check_interior_free_is_refused(5 * ITEST_MIB, ITEST_CHUNK);
 	check_interior_free_is_refused(5 * ITEST_MIB, 4096);
+}
+
+/* dpm_free_sized() of an interior pointer is refused as dpm_free() refuses
+ * it, even when the pointer's page holds regions of the size's class (the
+ * sized path once cached it and handed it out over the live object). */
+static void
+check_interior_sized_free_is_refused(size_t size, size_t offset)
+{
+	uint8_t *p = dpm_malloc(size);
+	struct state before;
+
+	cr_assert_not_null(p);
+	dpm_test_fill(p, size, size);
+	before = state_now();
+	rte_errno = 0;
+	dpm_free_sized(p + offset, size);
+	cr_assert_eq(rte_errno, EINVAL, "free_sized(p + %zu, %zu) was not refused", offset, size);
+	assert_state_unchanged(&before);
+	cr_assert_eq(dpm_test_check(p, size, size), SIZE_MAX);
+	assert_allocations_still_fine(p, size);
+	dpm_free_sized(p, size);
+}
+
+Test(foreign, sized_free_of_an_interior_pointer_is_refused)
+{
+	warm_up();
+	check_interior_sized_free_is_refused(64, 16);
+	check_interior_sized_free_is_refused(256, 128);
+	check_interior_sized_free_is_refused(3000, 1000);
+}
+
+/*
+ * A chunk-aligned huge object starts where an arena chunk keeps its header.
+ * Its first bytes are the user's: written here to look like a header of
+ * the caller's socket whose page 0 holds small regions of the size's class
+ * (the socket at bytes 28-31, the page map word of page 0 at 64-67).
+ * dpm_free_sized(p, 100) must free the huge object, not cache it as a
+ * 112-byte region for the next dpm_malloc(100).
+ */
+Test(foreign, sized_free_of_a_chunk_aligned_huge_object_trusts_no_user_bytes)
+{
+	struct dpm_lcore_stats ls;
+	unsigned int cls = 0;
+	uint64_t chunks;
+	uint32_t word;
+	int32_t socket;
+	void *q[32];
+	uint8_t *p;
+
+	warm_up();
+	while (dpm_class_size(cls) < 100)
+		cls++;
+	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+	p = dpm_aligned_alloc(ITEST_CHUNK, 100);
+	/* The forgery below writes the whole first page, past the 100 bytes
+	 * the allocation attributes tell the compiler about. */
+	__asm__ volatile("" : "+r"(p));
+	cr_assert_not_null(p);
+	cr_assert_eq((uintptr_t)p % ITEST_CHUNK, 0);
+	memset(p, 0, ITEST_PAGE);
+	socket = ls.socket_id;
+	memcpy(p + 28, &socket, sizeof(socket));
+	word = 3u | (cls << 3);    /* a small run's first page, region 0 */
+	memcpy(p + 64, &word, sizeof(word));
+	chunks = itest_stats_total().chunks_used;
+
+	dpm_free_sized(p, 100);
+	cr_assert_eq(itest_stats_total().chunks_used, chunks - 1, "the huge object was not freed");
+	for (unsigned int i = 0; i < RTE_DIM(q); i++) {
+		q[i] = dpm_malloc(100);
+		cr_assert_not_null(q[i]);
+		cr_assert(!itest_overlap(q[i], 100, p, ITEST_CHUNK),
+			  "%p handed out from the freed huge object at %p", q[i], p);
+	}
+	for (unsigned int i = 0; i < RTE_DIM(q); i++)
+		dpm_free(q[i]);
 }
 
 Test(foreign, usable_size_of_a_foreign_pointer_is_zero_with_einval)

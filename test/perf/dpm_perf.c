@@ -14,6 +14,7 @@
  */
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,18 @@
 #include "perf.h"
 
 struct perf_options perf_opt;
+volatile sig_atomic_t perf_stopping;
+
+/*
+ * SIGTERM (timeout(1)) or SIGINT: finish the measurement under way, skip
+ * the rest, and still print and write what was measured.
+ */
+static void
+perf_on_signal(int sig)
+{
+	RTE_SET_USED(sig);
+	perf_stopping = 1;
+}
 
 /*
  * The workloads: name for --workloads, selection bit, entry point, in the
@@ -302,7 +315,10 @@ perf_parse_args(int argc, char **argv)
 	return 0;
 }
 
-/* Without --lcores: 1, 2, 4, ... up to the lcores EAL has, and that count. */
+/*
+ * Without --lcores: 1, 2, 4, ... up to the lcores EAL has, and that count
+ * (--smoke: 1 and all).
+ */
 static void
 perf_default_lcore_counts(void)
 {
@@ -311,6 +327,13 @@ perf_default_lcore_counts(void)
 
 	if (o->nb_lcore_counts != 0)
 		return;
+	if (o->smoke) {
+		/* The smoke run only needs one lcore and all of them. */
+		o->lcore_counts[o->nb_lcore_counts++] = 1;
+		if (max > 1)
+			o->lcore_counts[o->nb_lcore_counts++] = max;
+		return;
+	}
 	for (k = 1; k <= max && o->nb_lcore_counts < PERF_MAX_LCORE_COUNTS; k *= 2)
 		o->lcore_counts[o->nb_lcore_counts++] = k;
 	if (o->lcore_counts[o->nb_lcore_counts - 1] != max &&
@@ -429,8 +452,13 @@ main(int argc, char **argv)
 	perf_print_allocators(tab, n);
 	fflush(stdout);
 
+	signal(SIGTERM, perf_on_signal);
+	signal(SIGINT, perf_on_signal);
 	perf_run_all(tab, n);
-	ret = perf_report() < 0;
+	if (perf_stopping)
+		printf("\nnote: stopped by a signal: the remaining "
+				"measurements were skipped\n");
+	ret = perf_report() < 0 || perf_stopping;
 
 	perf_mempools_free();
 	dpm_fini();

@@ -17,6 +17,7 @@
  * written to, so the compiler cannot remove it.
  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,8 @@ struct perf_options {
 };
 
 extern struct perf_options perf_opt;
+/** Set by SIGTERM/SIGINT: measurements not yet started are skipped. */
+extern volatile sig_atomic_t perf_stopping;
 
 /* perf_alloc.c */
 /** Fill the allocator table; returns the number of entries. */

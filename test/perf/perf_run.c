@@ -24,6 +24,8 @@ perf_run_interleaved(struct perf_run *run)
 	double out[PERF_MAX_UNITS];
 	unsigned int i, r, u;
 
+	if (perf_stopping)
+		return;
 	for (i = 0; i < run->n; i++) {
 		if (run->use[i] && run->once(run, i, true, out) < 0) {
 			run->use[i] = false;
@@ -32,6 +34,8 @@ perf_run_interleaved(struct perf_run *run)
 		}
 	}
 	for (r = 0; r < perf_opt.reps; r++) {
+		if (perf_stopping)
+			return;  /* an unfinished round: record nothing */
 		for (i = 0; i < run->n; i++) {
 			if (!run->use[i])
 				continue;

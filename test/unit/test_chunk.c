@@ -174,6 +174,32 @@ Test(chunk, a_multi_chunk_request_takes_the_tightest_free_run_without_a_new_span
 	cr_assert_eq(after.spans_reserved, before.spans_reserved, "served from the free chunks");
 }
 
+Test(chunk, a_free_run_made_after_a_failed_search_is_found)
+{
+	/* only holes of one chunk: 1, 3, 5, ... 13 (15 stays busy) */
+	static const int freed[] = { 1, 3, 5, 7, 9, 11, 13 };
+	struct chunk_socket_stats st;
+	void *c[16], *p;
+
+	make_holes(c, freed, RTE_DIM(freed));
+	/* Fill the rest of the first span so that only the holes are free. */
+	chunk_stats(0, &st);
+	while (st.bytes_reserved / DPM_CHUNK > st.chunks_used + RTE_DIM(freed)) {
+		cr_assert_not_null(chunk_alloc(0, 1, DPM_CHUNK));
+		chunk_stats(0, &st);
+	}
+	/* No two free chunks in a row: a new span, and the first span is
+	 * now known to hold no run of two. */
+	p = chunk_alloc(0, 2, DPM_CHUNK);
+	cr_assert_not_null(p);
+	cr_assert((uintptr_t)p < (uintptr_t)c[0] || (uintptr_t)p > (uintptr_t)c[15]);
+	chunk_dealloc(0, p, 2);
+	/* Freeing chunk 4 joins holes 3 and 5: three in a row, which the next
+	 * search must see, not skip the span on what it learnt before. */
+	chunk_dealloc(0, c[4], 1);
+	cr_assert_eq(chunk_alloc(0, 3, DPM_CHUNK), c[3]);
+}
+
 Test(chunk, single_chunks_fill_holes_and_leave_free_runs_whole)
 {
 	/* free runs: 3 chunks at 1, a hole at 5, 5 chunks at 7 */

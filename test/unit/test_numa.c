@@ -508,8 +508,8 @@ static void tcache_walk(struct lcore_result *r)
 		FAIL(r, "lcore %u: tcache of socket %d, lcore maps to %d", r->lcore, tc->socket_id, r->socket);
 	}
 	for (unsigned int c = 0; c < tc->nbins; c++) {
-		for (unsigned int k = 0; k < tc->bins[c].ncached; k++) {
-			void *p = tc->bins[c].avail[k];
+		for (unsigned int k = 0; k < tcache_bin_ncached(&tc->bins[c]); k++) {
+			void *p = tcache_bin_obj(&tc->bins[c], k);
 
 			r->tc_checked++;
 			if (dpm_socket_of(p) != tc->socket_id) {
@@ -689,9 +689,9 @@ static int final_flush_worker(void *arg)
 	tc = tcache_get(lcore);
 	if (tc != NULL) {
 		for (unsigned int c = 0; c < tc->nbins; c++)
-			if (tc->bins[c].ncached != 0)
+			if (tcache_bin_ncached(&tc->bins[c]) != 0)
 				FAIL(&m->res[idx], "lcore %u: class %u keeps %u objects after a flush", lcore, c,
-				     tc->bins[c].ncached);
+				     tcache_bin_ncached(&tc->bins[c]));
 		if (tc->nremote != 0)
 			FAIL(&m->res[idx], "lcore %u: %u remote frees kept after a flush", lcore, tc->nremote);
 	}
@@ -1190,7 +1190,7 @@ static int route_free_on_lcore2(void *arg)
 	rt->nremote_after = tc != NULL ? tc->nremote : UINT32_MAX;
 	rt->cached_after = 0;
 	for (unsigned int c = 0; tc != NULL && c < tc->nbins; c++)
-		rt->cached_after += tc->bins[c].ncached;
+		rt->cached_after += tcache_bin_ncached(&tc->bins[c]);
 	rt->cross_before_flush = dpm_stats_cross_socket(2, 1);
 	dpm_tcache_flush();
 	return 0;
@@ -1380,7 +1380,7 @@ Test(numa, idle_spans_of_a_simulated_socket_decay_back_from_slow_paths)
 	struct tcache *tc = tcache_get(rte_lcore_id());
 
 	cr_assert_not_null(tc);
-	cr_assert_gt(tc->bins[sc_size2class(64)].ncached, 0);
+	cr_assert_gt(tcache_bin_ncached(&tc->bins[sc_size2class(64)]), 0);
 	struct dpm_socket_stats d0 = socket_stats(0);
 
 	burst_huge(p, BURST_HUGE, 0);

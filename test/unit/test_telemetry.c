@@ -32,6 +32,8 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
 #include <rte_string_fns.h>
 
 #include <dpmalloc.h>
@@ -615,4 +617,291 @@ Test(telemetry, concurrent_clients_during_allocation_get_whole_replies,
 	}
 	stop = true;
 	rte_eal_mp_wait_lcore();
+}
+
+/* ------------------------------------------------------------------------
+ * Load-time registration, bytes_metadata, a socket that only frees, and
+ * clients checking replies against the statistics under cross-socket load.
+ */
+
+Test(telemetry, commands_exist_before_init_and_say_so,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	static const char *const cmds[] = {
+		"/dpmalloc/socket", "/dpmalloc/socket,0", "/dpmalloc/classes,0",
+		"/dpmalloc/lcore", "/dpmalloc/lcore,0", "/dpmalloc/cross_socket",
+	};
+	const char *r;
+	unsigned int i;
+
+	/* No dpm_ call has run: the commands come from the load-time
+	 * constructor alone. */
+	r = tel_query("/");
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/info\""), 1, "%s", r);
+	cr_expect_eq(count_occurrences(r, "\"/dpmalloc/cross_socket\""), 1, "%s", r);
+
+	r = tel_query("/dpmalloc/info");
+	cr_expect_eq(json_u64(r, "initialised"), 0, "%s", r);
+	cr_expect_not_null(strstr(r, "\"version\""), "%s", r);
+	cr_expect_not_null(strstr(r, "not initialised"), "%s", r);
+	for (i = 0; i < RTE_DIM(cmds); i++) {
+		r = tel_query(cmds[i]);
+		cr_expect_eq(json_u64(r, "initialised"), 0, "%s -> %s", cmds[i], r);
+	}
+	/* A bad parameter is still refused as such. */
+	cr_expect(is_null_reply(tel_query("/dpmalloc/socket,x"), "/dpmalloc/socket"));
+
+	/* Telemetry did not initialise the library; the first call does. */
+	cr_expect_eq(dpm_memzone_count(), 0);
+	dpm_free(dpm_malloc(64));
+	r = tel_query("/dpmalloc/info");
+	cr_expect_eq(json_u64(r, "initialised"), 1, "%s", r);
+}
+
+Test(telemetry, socket_reply_has_bytes_metadata,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	struct dpm_socket_stats st;
+	char cmd[64];
+	const char *r;
+	int s = (int)rte_socket_id();
+
+	dpm_free(dpm_malloc(64));
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/socket,%d", s);
+	r = tel_query(cmd);
+	cr_assert_eq(dpm_stats_socket(s, &st), 0);
+	cr_expect_gt(st.bytes_metadata, 0);
+	/* Metadata is never returned before dpm_fini(): the same figure. */
+	cr_expect_eq(json_u64(r, "bytes_metadata"), st.bytes_metadata, "%s", r);
+}
+
+static int
+free_on_worker(void *arg)
+{
+	(void)arg;
+	free_objs();
+	dpm_tcache_flush();	/* remote frees are counted as batches leave */
+	return 0;
+}
+
+/* The TX side of a forwarding loop (examples/fwd_loop -S): lcores of
+ * socket 1 free socket 0 memory and allocate nothing themselves. */
+Test(telemetry, cross_socket_counts_a_socket_that_only_frees,
+     .init = eal_start_two_sockets, .fini = eal_stop, .timeout = 60)
+{
+	unsigned int me = rte_lcore_id();
+	unsigned int odd = rte_get_next_lcore(me, 1, 0);
+	uint64_t direct;
+	const char *r;
+
+	cr_assert_eq(me & 1, 0);
+	cr_assert_eq(odd & 1, 1);
+	alloc_objs(64);
+	cr_assert_eq(rte_eal_remote_launch(free_on_worker, NULL, odd), 0);
+	cr_assert_eq(rte_eal_wait_lcore(odd), 0);
+	dpm_tcache_flush();
+
+	direct = dpm_stats_cross_socket(1, 0);
+	cr_assert_geq(direct, NOBJ);
+	r = tel_query("/dpmalloc/cross_socket");
+	cr_expect_eq(json_u64(r, "1_to_0"), direct, "%s", r);
+	cr_expect_eq(json_u64(r, "total"), direct, "%s", r);
+	r = tel_query("/dpmalloc/socket,0");
+	cr_expect_eq(json_u64(r, "remote_frees_in"), direct, "%s", r);
+}
+
+/* Lcores of each simulated socket allocate into their socket's ring and
+ * free what they take out of the other socket's: every object taken out
+ * crosses sockets. */
+static struct rte_ring *xring[2];
+
+static int
+cross_churn(void *arg)
+{
+	volatile bool *stop = arg;
+	unsigned int seq = rte_lcore_id();
+	void *p[8];
+	unsigned int i, n;
+
+	while (!*stop) {
+		for (i = 0; i < RTE_DIM(p); i++) {
+			p[i] = dpm_malloc(16u << (seq++ % 9));
+			if (p[i] == NULL)
+				return -1;
+		}
+		n = rte_ring_enqueue_burst(xring[rte_lcore_id() & 1], p,
+					   RTE_DIM(p), NULL);
+		for (i = n; i < RTE_DIM(p); i++)
+			dpm_free(p[i]);
+		n = rte_ring_dequeue_burst(xring[(rte_lcore_id() & 1) ^ 1], p,
+					   RTE_DIM(p), NULL);
+		for (i = 0; i < n; i++)
+			dpm_free(p[i]);
+	}
+	return 0;
+}
+
+/* Non-asserting JSON look-up for the client threads. */
+static bool
+json_get(const char *json, const char *key, uint64_t *out)
+{
+	const char *v = json_find(json, key);
+	char *end;
+
+	if (v == NULL)
+		return false;
+	*out = strtoull(v, &end, 10);
+	return end != v;
+}
+
+struct xclient {
+	const char *dir;
+	unsigned int queries;	/* replies checked */
+	unsigned int bad;	/* replies outside the bounds, or malformed */
+	char why[256];
+};
+
+static void
+xclient_fail(struct xclient *c, const char *cmd, const char *key,
+	     uint64_t lo, uint64_t got, uint64_t hi)
+{
+	if (c->bad++ == 0)
+		snprintf(c->why, sizeof(c->why), "%s: %s = %" PRIu64
+			 " not in [%" PRIu64 ", %" PRIu64 "]", cmd, key, got, lo, hi);
+}
+
+/* Check key of reply within [lo, hi] and not below the client's last. */
+static void
+xclient_check(struct xclient *c, const char *cmd, const char *json,
+	      const char *key, uint64_t lo, uint64_t hi, uint64_t *last)
+{
+	uint64_t v;
+
+	if (!json_get(json, key, &v)) {
+		xclient_fail(c, cmd, key, lo, UINT64_MAX, hi);
+		return;
+	}
+	if (v < lo || v > hi || v < *last)
+		xclient_fail(c, cmd, key, RTE_MAX(lo, *last), v, hi);
+	*last = v;
+}
+
+/*
+ * One client on its own connection: for each socket, the counters are read
+ * through the API before (lo) and after (hi) the telemetry query, and the
+ * reply must lie between (they only grow), and never go back between two
+ * replies of this client.
+ */
+static void *
+xclient_thread(void *arg)
+{
+	struct xclient *c = arg;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	uint64_t last_nm[2] = { 0 }, last_nf[2] = { 0 }, last_rf[2] = { 0 };
+	uint64_t last_x[2] = { 0 }, last_tot = 0;
+	char *buf = malloc(REPLY_MAX);
+	unsigned int i;
+	int s;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk_telemetry.v2", c->dir);
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (buf == NULL || s < 0 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    read(s, buf, REPLY_MAX - 1) <= 0) {
+		c->bad = 1000000;
+		snprintf(c->why, sizeof(c->why), "cannot connect");
+		goto out;
+	}
+	for (i = 0; i < 200; i++) {
+		struct dpm_socket_stats lo, hi;
+		uint64_t xlo[2], xhi[2];
+		char cmd[64];
+		int sock = (int)(i & 1);
+		ssize_t n;
+
+		if (i % 4 < 2) {
+			snprintf(cmd, sizeof(cmd), "/dpmalloc/socket,%d", sock);
+			if (dpm_stats_socket(sock, &lo) != 0)
+				c->bad++;
+		} else {
+			snprintf(cmd, sizeof(cmd), "/dpmalloc/cross_socket");
+			xlo[0] = dpm_stats_cross_socket(0, 1);
+			xlo[1] = dpm_stats_cross_socket(1, 0);
+		}
+		if (write(s, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) ||
+		    (n = read(s, buf, REPLY_MAX - 1)) <= 0) {
+			c->bad++;
+			continue;
+		}
+		buf[n] = '\0';
+		c->queries++;
+		if (i % 4 < 2) {
+			if (dpm_stats_socket(sock, &hi) != 0)
+				c->bad++;
+			xclient_check(c, cmd, buf, "nmalloc", lo.nmalloc, hi.nmalloc,
+				      &last_nm[sock]);
+			xclient_check(c, cmd, buf, "nfree", lo.nfree, hi.nfree,
+				      &last_nf[sock]);
+			xclient_check(c, cmd, buf, "remote_frees_in", lo.remote_frees_in,
+				      hi.remote_frees_in, &last_rf[sock]);
+		} else {
+			uint64_t tot_last = last_tot;
+
+			xhi[0] = dpm_stats_cross_socket(0, 1);
+			xhi[1] = dpm_stats_cross_socket(1, 0);
+			xclient_check(c, cmd, buf, "0_to_1", xlo[0], xhi[0], &last_x[0]);
+			xclient_check(c, cmd, buf, "1_to_0", xlo[1], xhi[1], &last_x[1]);
+			xclient_check(c, cmd, buf, "total", xlo[0] + xlo[1],
+				      xhi[0] + xhi[1], &tot_last);
+			last_tot = tot_last;
+		}
+	}
+out:
+	if (s >= 0)
+		close(s);
+	free(buf);
+	return NULL;
+}
+
+Test(telemetry, replies_match_the_stats_under_cross_socket_load,
+     .init = eal_start_two_sockets, .fini = eal_stop, .timeout = 180)
+{
+	static volatile bool stop;
+	struct xclient clients[4];
+	pthread_t tids[RTE_DIM(clients)];
+	unsigned int i, lcore;
+	void *p;
+
+	xring[0] = rte_ring_create("dpm_tel_x0", 1024, (int)rte_socket_id(), 0);
+	xring[1] = rte_ring_create("dpm_tel_x1", 1024, (int)rte_socket_id(), 0);
+	cr_assert(xring[0] != NULL && xring[1] != NULL);
+	stop = false;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		cr_assert_eq(rte_eal_remote_launch(cross_churn, (void *)&stop, lcore), 0);
+	/* Let both directions start before the first query. */
+	for (i = 0; i < 10000 && (dpm_stats_cross_socket(0, 1) == 0 ||
+				   dpm_stats_cross_socket(1, 0) == 0); i++)
+		usleep(1000);
+	cr_expect_gt(dpm_stats_cross_socket(0, 1), 0);
+	cr_expect_gt(dpm_stats_cross_socket(1, 0), 0);
+
+	memset(clients, 0, sizeof(clients));
+	for (i = 0; i < RTE_DIM(clients); i++) {
+		clients[i].dir = rte_eal_get_runtime_dir();
+		cr_assert_eq(pthread_create(&tids[i], NULL, xclient_thread, &clients[i]), 0);
+	}
+	for (i = 0; i < RTE_DIM(clients); i++) {
+		pthread_join(tids[i], NULL);
+		cr_expect_eq(clients[i].bad, 0, "client %u: %u bad of %u: %s", i,
+			     clients[i].bad, clients[i].queries, clients[i].why);
+		cr_expect_eq(clients[i].queries, 200);
+	}
+	stop = true;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		cr_expect_eq(rte_eal_wait_lcore(lcore), 0);
+	for (i = 0; i < 2; i++) {
+		while (rte_ring_dequeue(xring[i], &p) == 0)
+			dpm_free(p);
+		rte_ring_free(xring[i]);
+	}
 }

@@ -80,6 +80,14 @@ dpm_mp_alloc(struct rte_mempool *mp)
 	ssize_t size;
 	int ret;
 
+	/* dpmalloc serves the primary process only (its calls fail with
+	 * ENOTSUP in a secondary): refuse the pool here, once, clearly. */
+	if (rte_eal_process_type() == RTE_PROC_SECONDARY) {
+		DPM_MP_LOG(ERR, "pool %s: the \"%s\" ops work in the primary process only",
+			   mp->name, DPM_MEMPOOL_OPS_NAME);
+		return -ENOTSUP;
+	}
+
 	if (mp->flags & RTE_MEMPOOL_F_SP_PUT)
 		flags |= RING_F_SP_ENQ;
 	if (mp->flags & RTE_MEMPOOL_F_SC_GET)
