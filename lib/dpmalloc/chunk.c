@@ -195,7 +195,7 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	}
 	sp = span_desc_get_locked(cs, socket_id, size / DPM_CHUNK);
 	if (sp == NULL) {
-		zone_source->release(&zone);
+		zone_release(&zone);
 		return NULL;
 	}
 	sp->zone = zone;
@@ -350,7 +350,7 @@ size_t chunk_trim(int socket_id, bool idle_only)
 	dpm_unlock(&cs->lock);
 
 	for (sp = victims; sp != NULL; sp = sp->next)
-		zone_source->release(&sp->zone);
+		zone_release(&sp->zone);
 
 	if (victims != NULL) {
 		dpm_lock(&cs->lock);
@@ -419,7 +419,7 @@ void chunk_fini(void)
 		struct span *sp;
 
 		for (sp = cs->spans; sp != NULL; sp = sp->next)
-			zone_source->release(&sp->zone);
+			zone_release(&sp->zone);
 		memset(&cs->stats, 0, sizeof(cs->stats));
 		cs->nfree = 0;
 		cs->spans = NULL;

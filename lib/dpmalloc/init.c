@@ -9,6 +9,7 @@
  * the API layer (dpmalloc.c), above the allocator's modules.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -42,6 +43,11 @@ static void *dpm_lcore_cb_handle;
 
 void dpm_config_defaults(struct dpm_config *cfg)
 {
+	if (cfg == NULL) {
+		DPM_LOG(ERR, "dpm_config_defaults(NULL)");
+		rte_errno = EINVAL;
+		return;
+	}
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->first_span_size = (size_t)2 << 20;
 	cfg->max_span_size = (size_t)1 << 30;
@@ -112,6 +118,19 @@ static unsigned int dpm_arena_count(int socket_id)
 	return RTE_MAX(n, 1u);
 }
 
+/*
+ * Clear the state but its ready flag: other threads load that atomically at
+ * any time (an unsynchronised memset over it would race them), and it is
+ * only ever written with atomic stores under dpm_init_lock.
+ */
+static_assert(offsetof(struct dpm_state, ready) == 0, "ready leads struct dpm_state");
+static void dpm_state_clear(void)
+{
+	size_t off = sizeof(dpm_state.ready);
+
+	memset((char *)&dpm_state + off, 0, sizeof(dpm_state) - off);
+}
+
 static int dpm_init_locked(const struct dpm_config *cfg)
 {
 	struct chunk_config chunk_config;
@@ -126,10 +145,12 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 		DPM_LOG(ERR, "invalid configuration");
 		return rc;
 	}
-	memset(&dpm_state, 0, sizeof(dpm_state));
+	dpm_state_clear();
 	dpm_state.cfg = *cfg;
 	zone_select(cfg->zone_source == DPM_ZONE_ANON ? &zone_anon_ops : &zone_memzone_ops);
-	arena_boot();
+	/* Geometry and class tables were built when the library loaded
+	 * (arena_boot_early) and are never rewritten: lcores' inline paths
+	 * read them at any time. */
 	chunk_config.first_span_size = cfg->first_span_size;
 	chunk_config.max_span_size = cfg->max_span_size;
 	chunk_config.span_decay_ms = cfg->span_decay_ms;
@@ -153,8 +174,14 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 			dpm_state.default_socket = s;
 	if (dpm_state.default_socket < 0)
 		return -ENODEV;
-	if (dpm_socket_valid(cfg->non_lcore_socket))
+	if (cfg->non_lcore_socket != SOCKET_ID_ANY) {
+		if (!dpm_socket_valid(cfg->non_lcore_socket)) {
+			DPM_LOG(ERR, "invalid configuration: non_lcore_socket %d is not a socket",
+				cfg->non_lcore_socket);
+			return -EINVAL;
+		}
 		dpm_state.default_socket = cfg->non_lcore_socket;
+	}
 
 	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		struct dpm_socket *ds = &dpm_state.sockets[s];
@@ -256,7 +283,7 @@ void dpm_fini(void)
 	rtree_reset();
 	chunk_fini();
 	base_fini();
-	memset(&dpm_state, 0, sizeof(dpm_state));
+	dpm_state_clear();
 	pthread_rwlock_unlock(&dpm_state_lock);
 	pthread_mutex_unlock(&dpm_init_lock);
 }
@@ -272,7 +299,7 @@ struct arena *dpm_arena_choose(int socket_id)
 	struct arena *a;
 
 	if (lcore < RTE_MAX_LCORE) {
-		a = dpm_state.lcore_arena[lcore];
+		a = __atomic_load_n(&dpm_state.lcore_arena[lcore], __ATOMIC_ACQUIRE);
 		if (a == NULL) {
 			/* First call of this lcore: bind it to an arena of its
 			 * socket, round robin. */
@@ -303,7 +330,7 @@ int dpm_caller_socket(void)
 
 	if (lcore >= RTE_MAX_LCORE)
 		return dpm_state.default_socket;
-	if (dpm_state.lcore_arena[lcore] != NULL)
+	if (__atomic_load_n(&dpm_state.lcore_arena[lcore], __ATOMIC_ACQUIRE) != NULL)
 		return dpm_state.lcore_socket[lcore];
 	return dpm_lcore_socket(lcore);
 }

@@ -31,7 +31,7 @@
 static bool stats_begin(void)
 {
 	pthread_rwlock_rdlock(&dpm_state_lock);
-	if (likely(dpm_state.ready))
+	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
 	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
@@ -107,6 +107,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 	}
 	for (unsigned int i = 0; i < ds->narenas; i++) {
 		huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
+		out->double_frees += arena_double_frees(ds->arenas[i]);
 		/* an arena's spare chunk is empty: held, not used */
 		out->chunks_used -= arena_spare_chunks(ds->arenas[i]);
 	}
@@ -166,15 +167,21 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 
 uint64_t dpm_stats_cross_socket(int from, int to)
 {
-	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES) {
+		DPM_LOG(DEBUG, "socket ids %d, %d out of range", from, to);
+		rte_errno = EINVAL;
 		return 0;
+	}
 	return __atomic_load_n(&tcache_cross[from][to], __ATOMIC_RELAXED);
 }
 
 uint64_t dpm_stats_fallback(int from, int to)
 {
-	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES) {
+		DPM_LOG(DEBUG, "socket ids %d, %d out of range", from, to);
+		rte_errno = EINVAL;
 		return 0;
+	}
 	return __atomic_load_n(&dpm_state.fallback[from][to], __ATOMIC_RELAXED);
 }
 
