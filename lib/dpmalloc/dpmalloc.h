@@ -151,8 +151,16 @@ struct dpm_config {
 	 */
 	size_t socket_limit[RTE_MAX_NUMA_NODES];
 	/**
-	 * Spans completely free for this many milliseconds are given back to
-	 * DPDK from a slow path; 0 keeps them until dpm_trim().
+	 * Idle memory goes back to DPDK after this many milliseconds, without
+	 * any call: an EAL alarm (rte_eal_alarm_set(), on EAL's interrupt
+	 * thread, never an lcore) runs every span_decay_ms / 10 (1 to 250 ms)
+	 * and gives back each arena's spare chunk once it has been empty this
+	 * long, then every span completely free this long
+	 * (rte_memzone_free()); it also returns transfer-cache objects nobody
+	 * took since its last visit to their runs. Objects in an lcore's
+	 * tcache stay until that lcore flushes (dpm_tcache_flush(), or its GC
+	 * steps while it runs). 0 turns decay off: free spans stay until
+	 * dpm_trim(). dpm_fini() cancels the alarm. Default 5000.
 	 */
 	uint64_t span_decay_ms;
 	/** Enable the per-lcore thread caches. */
@@ -167,7 +175,8 @@ struct dpm_config {
 	/**
 	 * Socket for threads that are not lcores when they pass SOCKET_ID_ANY;
 	 * SOCKET_ID_ANY (the default) means the lowest socket id EAL reports
-	 * (or 0 with simulated sockets).
+	 * (or 0 with simulated sockets). Any other value must be a socket
+	 * dpmalloc knows, or dpm_init() fails with EINVAL.
 	 */
 	int non_lcore_socket;
 };
@@ -176,7 +185,8 @@ struct dpm_config {
  * Fill a configuration with the defaults.
  *
  * @param cfg
- *   The configuration to fill; must not be NULL.
+ *   The configuration to fill. NULL is refused: nothing is written,
+ *   rte_errno is set to EINVAL and an error is logged.
  */
 void dpm_config_defaults(struct dpm_config *cfg);
 
@@ -205,13 +215,22 @@ int dpm_init(const struct dpm_config *cfg);
  * Shut dpmalloc down and release every memzone it reserved.
  *
  * Every pointer it handed out becomes invalid. Must be called when no
- * other thread is using dpmalloc. The library may be initialised again
- * afterwards.
+ * other thread is using dpmalloc. The decay alarm (see
+ * dpm_config.span_decay_ms) is cancelled first: once dpm_fini() returns,
+ * it does not run again. Call it before rte_eal_cleanup(). The library
+ * may be initialised again afterwards.
  */
 void dpm_fini(void);
 
 /**
  * Allocate size bytes on the calling lcore's socket.
+ *
+ * Every size up to 2^46 bytes is served when memory allows: sizes up to
+ * the largest size class (dpm_class_size(dpm_class_count() - 1)) get a
+ * class, bigger ones whole chunks. Each failure is counted by cause in the
+ * socket's statistics (dpm_socket_stats.failed_enomem, failed_e2big,
+ * failed_einval); a socket's first ENOMEM is logged at NOTICE level with
+ * what the socket holds.
  *
  * @param size
  *   Bytes to allocate. 0 returns a unique minimal object.
@@ -219,7 +238,7 @@ void dpm_fini(void);
  *   A pointer aligned to at least 16 bytes (to the size class's natural
  *   alignment), or NULL with rte_errno set:
  *   - ENOMEM: the socket is exhausted (and the policy is strict).
- *   - E2BIG: size is too large to ever be satisfied.
+ *   - E2BIG: size is above 2^46 bytes, more than any socket could hold.
  *   - E_RTE_NO_CONFIG: rte_eal_init() has not run.
  */
 void *dpm_malloc(size_t size) __dpm_malloc(1);
@@ -250,10 +269,12 @@ void *dpm_calloc(size_t n, size_t size) __dpm_malloc2(1, 2);
  * Change the size of an allocation, keeping its contents up to the
  * smaller of the two sizes.
  *
- * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr and
- * returns NULL with rte_errno = 0. The object stays in place when its size
- * class does not change, or when a large object can grow or shrink into
- * neighbouring pages. The new object is on the socket of the old one.
+ * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr as
+ * dpm_free() does and returns NULL, with rte_errno = 0 when ptr was freed
+ * and EINVAL when the free was refused (a pointer dpmalloc does not own, an
+ * interior pointer, a double free). The object stays in place when its
+ * size class does not change, or when a large object can grow or shrink
+ * into neighbouring pages. The new object is on the socket of the old one.
  *
  * @param ptr
  *   An object of dpmalloc's, or NULL.
@@ -261,14 +282,22 @@ void *dpm_calloc(size_t n, size_t size) __dpm_malloc2(1, 2);
  *   The new size in bytes.
  * @return
  *   The (possibly moved) object, or NULL with rte_errno set, in which case
- *   ptr is untouched: ENOMEM, E2BIG, or EINVAL for a pointer dpmalloc does
- *   not own.
+ *   ptr is untouched: ENOMEM, E2BIG, EINVAL for a pointer that is not a
+ *   live object of dpmalloc's, or E_RTE_NO_CONFIG before rte_eal_init()
+ *   (for any ptr but NULL, and size 0 included).
  */
 void *dpm_realloc(void *ptr, size_t size)
 	__attribute__((alloc_size(2), warn_unused_result));
 
 /**
  * Allocate size bytes aligned to align.
+ *
+ * The object gets the smallest size class whose objects all have the
+ * alignment (up to 4 KiB, classes have the alignment of their size's
+ * lowest set bit; large classes are page-aligned); above a page, a large
+ * run cut to the alignment when it fits a chunk; else whole chunks
+ * aligned to max(align, chunk). size 0 gives a minimal object at any
+ * alignment.
  *
  * @param align
  *   A power of two. Any power of two up to the chunk size (and beyond, for
@@ -277,7 +306,7 @@ void *dpm_realloc(void *ptr, size_t size)
  *   Bytes to allocate.
  * @return
  *   As dpm_malloc(); NULL with rte_errno = EINVAL when align is not a power
- *   of two.
+ *   of two, E2BIG when it is above 2^46.
  */
 void *dpm_aligned_alloc(size_t align, size_t size) __dpm_malloc_aligned(1, 2);
 
@@ -328,9 +357,22 @@ void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id)
  *
  * The object returns to the socket it came from, whichever lcore frees it.
  * A pointer dpmalloc does not own, or an interior pointer, is refused: an
- * error is logged and nothing changes. A double free is detected on the
- * arena path; objects parked in a tcache are checked only in builds with
- * debug checks. An inline function: the cache-hit half runs in the caller.
+ * error is logged, rte_errno is set to EINVAL and nothing changes.
+ *
+ * A double free never corrupts the allocator, in any build type: wherever
+ * a freed object reaches metadata (the locked path of a thread that is
+ * not an lcore, a tcache flush, a transfer-cache drain, a large run), an
+ * object that is not live is refused, logged and counted in
+ * dpm_socket_stats.double_frees (with rte_errno = EINVAL when the caller
+ * is the one refused). On an lcore the cached push does not search the
+ * tcache: dpm_free(p); dpm_free(p) caches p twice, so until that tcache is
+ * flushed the next two allocations of the class may both return p (as
+ * with jemalloc and tcmalloc); the copy left over is refused and counted
+ * when it goes back. Builds with -Ddebug_checks=true search the tcache and
+ * refuse the second free at once. A huge object leaves dpmalloc's radix
+ * tree when it is freed: a second free is refused as a pointer dpmalloc
+ * does not own (logged, EINVAL, not counted).
+ * An inline function: the cache-hit half runs in the caller.
  *
  * @param ptr
  *   The object, or NULL.
@@ -366,13 +408,19 @@ void dpm_free_sized(void *ptr, size_t size);
  * @param size
  *   Bytes per object.
  * @return
- *   n on success; 0 with rte_errno set (as dpm_malloc()) on failure, or
- *   when n is 0.
+ *   n on success; 0 with rte_errno set on failure: as dpm_malloc(); EINVAL
+ *   when n is 0 or ptrs is NULL; E2BIG when n objects of size bytes
+ *   could never be held together (nothing is allocated then).
  */
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size);
 
 /**
- * Free n objects, each as dpm_free(). NULL entries are skipped.
+ * Free n objects, each as dpm_free(). NULL entries are skipped; ptrs NULL
+ * or n 0 is a no-op.
+ *
+ * Each refused pointer is refused as dpm_free() refuses it (logged,
+ * nothing changes) and leaves rte_errno = EINVAL; the others are freed.
+ * Before rte_eal_init() nothing is freed and rte_errno is E_RTE_NO_CONFIG.
  *
  * @param ptrs
  *   Array of n objects (or NULL entries).
@@ -469,6 +517,23 @@ struct dpm_socket_stats {
 	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets (plain pthreads have no socket and are not counted) */
 	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
 	uint64_t enomem;          /**< allocations this socket could not serve (under DPM_EXHAUST_FALLBACK another socket may then have served them) */
+	uint64_t double_frees;    /**< frees of this socket's memory refused because the object was not live: double frees (see dpm_free()) */
+	/**
+	 * Allocations asked of this socket that returned NULL (or 0 from
+	 * dpm_malloc_bulk()) with rte_errno = ENOMEM. The first one of a
+	 * socket is logged at NOTICE level with what the socket holds.
+	 */
+	uint64_t failed_enomem;
+	/** Allocations that returned NULL with rte_errno = E2BIG (a size no
+	 * socket could ever hold, or an overflowing dpm_calloc()). */
+	uint64_t failed_e2big;
+	/**
+	 * Allocations that returned NULL with rte_errno = EINVAL (an
+	 * alignment that is not a power of two, an unknown socket id, a
+	 * pointer dpm_realloc() does not own, an empty dpm_malloc_bulk()).
+	 * Counted on the caller's socket where the argument names none.
+	 */
+	uint64_t failed_einval;
 };
 
 /**
@@ -570,7 +635,8 @@ int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
  * @param to
  *   DPDK socket id of the memory.
  * @return
- *   The count; 0 for ids out of range.
+ *   The count; 0 with rte_errno = EINVAL for an id outside
+ *   [0, RTE_MAX_NUMA_NODES).
  */
 __dpm_experimental
 uint64_t dpm_stats_cross_socket(int from, int to);
@@ -584,7 +650,8 @@ uint64_t dpm_stats_cross_socket(int from, int to);
  * @param to
  *   DPDK socket id that served.
  * @return
- *   The count; 0 for ids out of range.
+ *   The count; 0 with rte_errno = EINVAL for an id outside
+ *   [0, RTE_MAX_NUMA_NODES).
  */
 __dpm_experimental
 uint64_t dpm_stats_fallback(int from, int to);
@@ -666,7 +733,7 @@ dpm_malloc_inline(size_t size)
 {
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
-	if (likely(size <= DPM_FP_SMALL_MAX)) {
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_FP_WATCH)) {
 		void *p = dpm_fp_pop(&tc->bins[dpm_fp_class(size)]);
 
 		if (likely(p != NULL)) {
@@ -691,7 +758,7 @@ dpm_free_inline(void *ptr)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
-	if (likely(!DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+	if (likely(!DPM_DEBUG_CHECKS && !DPM_FP_WATCH && dpm_fp_arena_chunk(ptr))) {
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
@@ -713,7 +780,8 @@ dpm_free_sized_inline(void *ptr, size_t size)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;
-	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH &&
+		   dpm_fp_arena_chunk(ptr))) {
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		unsigned int cls = dpm_fp_class(size);
 		uint32_t bits = dpm_fp_map_bits(ptr);
