@@ -210,11 +210,13 @@ static int arena_chunk_add_locked(struct arena *a)
 	return 0;
 }
 
-static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk)
+/* Give a chunk back to the socket; idle_since: when it became empty (tsc),
+ * so that the span's idle time counts from then. Called with the lock. */
+static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk, uint64_t idle_since)
 {
 	rtree_set(chunk, 1, NULL, a->socket_id);
 	a->nchunks--;
-	chunk_dealloc(a->socket_id, chunk, 1);
+	chunk_dealloc_idle(a->socket_id, chunk, 1, idle_since);
 }
 
 /*
@@ -228,13 +230,15 @@ static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk)
  */
 static bool arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
 {
+	uint64_t now = rte_get_tsc_cycles();
+
 	if (a->spare != NULL) {
-		arena_chunk_release(a, chunk);
+		arena_chunk_release(a, chunk, now);
 		return false;
 	}
-	/* Atomic stores: arena_decay_spare() peeks at both unlocked. */
+	/* Atomic stores: arena_decay_spare() peeks at the spare unlocked. */
 	__atomic_store_n(&a->spare, chunk, __ATOMIC_RELAXED);
-	__atomic_store_n(&a->spare_since, 0, __ATOMIC_RELAXED);  /* stamped by the first decay check */
+	__atomic_store_n(&a->spare_since, now, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -873,18 +877,25 @@ uint64_t arena_double_frees(struct arena *a)
 	return __atomic_load_n(&a->ndouble_frees, __ATOMIC_RELAXED);
 }
 
-void arena_release_spare(struct arena *a)
+/* Give the spare back if it has been empty for at least idle cycles (0:
+ * whatever its age). */
+static void arena_release_spare_idle(struct arena *a, uint64_t idle)
 {
 	struct arena_chunk *spare;
 
 	dpm_lock(&a->lock);
 	spare = a->spare;
-	__atomic_store_n(&a->spare, NULL, __ATOMIC_RELAXED);
-	if (spare != NULL) {
+	if (spare != NULL && rte_get_tsc_cycles() - a->spare_since >= idle) {
+		__atomic_store_n(&a->spare, NULL, __ATOMIC_RELAXED);
 		avail_remove(a, arena_run_of(spare, arena_map_bias), arena_usable_pages);
-		arena_chunk_release(a, spare);
+		arena_chunk_release(a, spare, a->spare_since);
 	}
 	dpm_unlock(&a->lock);
+}
+
+void arena_release_spare(struct arena *a)
+{
+	arena_release_spare_idle(a, 0);
 }
 
 void arena_drain_all(struct arena *a)
@@ -896,19 +907,10 @@ void arena_drain_all(struct arena *a)
 
 void arena_decay_spare(struct arena *a)
 {
-	uint64_t idle = chunk_decay_cycles_get(), since, now;
+	uint64_t idle = chunk_decay_cycles_get();
 
 	/* An unlocked peek: a stale answer only delays the release. */
 	if (idle == 0 || __atomic_load_n(&a->spare, __ATOMIC_RELAXED) == NULL)
 		return;
-	/* Idle time counts from the first check that finds the spare, so
-	 * becoming the spare (on a free path) reads no clock. */
-	now = rte_get_tsc_cycles();
-	since = __atomic_load_n(&a->spare_since, __ATOMIC_RELAXED);
-	if (since == 0) {
-		__atomic_store_n(&a->spare_since, now, __ATOMIC_RELAXED);
-		return;
-	}
-	if (now - since >= idle)
-		arena_release_spare(a);
+	arena_release_spare_idle(a, idle);
 }

@@ -151,7 +151,7 @@ struct arena {
 	int socket_id;
 	dpm_lock_t lock;
 	struct arena_chunk *spare; /* one empty chunk kept (indexed) against thrashing */
-	uint64_t spare_since;      /* tsc when a decay check first found it (0: not yet) */
+	uint64_t spare_since;      /* tsc when the spare became empty */
 	uint64_t nchunks;
 	struct chunk_desc *huge_spare;
 	uint64_t huge_nmalloc, huge_nfree, huge_bytes;
@@ -178,9 +178,10 @@ void arena_drain_all(struct arena *a);
 /* Give the spare chunk back to the socket (for a trim). */
 void arena_release_spare(struct arena *a);
 
-/* Give the spare back when it has been idle for the span decay time, so
- * that the span holding it can decay too. Cheap when there is nothing to
- * do; called from slow paths. */
+/* Give the spare back when it has been empty for the span decay time, so
+ * that the span holding it can decay too (its idle time counts from when
+ * the chunk became empty). Cheap when there is nothing to do; called by
+ * the decay alarm (decay.h). */
 void arena_decay_spare(struct arena *a);
 
 

@@ -176,10 +176,8 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 	void *p;
 
 	sc_classify(size, align, &req);
-	if (unlikely(req.kind == SC_KIND_TOO_BIG)) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	if (unlikely(req.kind == SC_KIND_TOO_BIG))
+		return dpm_alloc_failed(socket_id, E2BIG, size);
 	p = dpm_alloc_socket_once(socket_id, &req);
 	if (unlikely(p == NULL) && rte_errno == ENOMEM) {
 		__atomic_fetch_add(&dpm_state.sockets[socket_id].enomem, 1, __ATOMIC_RELAXED);
@@ -195,10 +193,10 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 				}
 			}
 		}
-		if (p == NULL) {
-			DPM_LOG(DEBUG, "socket %d exhausted (%zu bytes)", socket_id, size);
-			rte_errno = ENOMEM;
-		}
+		if (p == NULL)
+			return dpm_alloc_failed(socket_id, ENOMEM, size);
+	} else if (unlikely(p == NULL)) {
+		return dpm_alloc_failed(socket_id, rte_errno, size);
 	}
 	if (dpm_watch && p != NULL)
 		dpm_watch_alloc(p);
@@ -237,10 +235,8 @@ void *dpm_malloc_socket(size_t size, int socket_id)
 	if (dpm_ensure_init() != 0)
 		return NULL;
 	rc = dpm_socket_resolve(socket_id, &socket);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
+	if (rc != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), -rc, size);
 	return dpm_alloc(socket, size, 1, false);
 }
 
@@ -251,10 +247,8 @@ void *dpm_zmalloc_socket(size_t size, int socket_id)
 	if (dpm_ensure_init() != 0)
 		return NULL;
 	rc = dpm_socket_resolve(socket_id, &socket);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
+	if (rc != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), -rc, size);
 	return dpm_alloc(socket, size, 1, true);
 }
 
@@ -268,8 +262,9 @@ void *dpm_calloc(size_t n, size_t size)
 	size_t total;
 
 	if (__builtin_mul_overflow(n, size, &total)) {
-		rte_errno = E2BIG;
-		return NULL;
+		if (dpm_ensure_init() != 0)
+			return NULL;
+		return dpm_alloc_failed(dpm_caller_socket(), E2BIG, SIZE_MAX);
 	}
 	return dpm_zmalloc_socket(total, SOCKET_ID_ANY);
 }
@@ -278,17 +273,13 @@ void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id)
 {
 	int socket, rc;
 
-	if (align == 0 || (align & (align - 1)) != 0) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
 	if (dpm_ensure_init() != 0)
 		return NULL;
+	if (align == 0 || (align & (align - 1)) != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
 	rc = dpm_socket_resolve(socket_id, &socket);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
+	if (rc != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), -rc, size);
 	return dpm_alloc(socket, size, align, false);
 }
 
@@ -492,15 +483,11 @@ void *dpm_realloc(void *ptr, size_t size)
 		dpm_free(ptr);
 		return NULL;
 	}
-	if (dpm_obj_lookup(ptr, &obj, false) != 0) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
+	if (dpm_obj_lookup(ptr, &obj, false) != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
 	sc_classify(size, 1, &req);
-	if (req.kind == SC_KIND_TOO_BIG) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	if (req.kind == SC_KIND_TOO_BIG)
+		return dpm_alloc_failed(obj.desc->socket_id, E2BIG, size);
 	if (obj.cls == SC_CLASS_HUGE) {
 		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize)) {
 			if (dpm_watch)
@@ -541,18 +528,17 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	struct tcache *tc;
 	void *chain = NULL;
 	unsigned int i;
-
 	size_t total;
 
-	if (n == 0 || ptrs == NULL) {
-		rte_errno = EINVAL;
-		return 0;
-	}
 	if (dpm_ensure_init() != 0)
 		return 0;
+	if (n == 0 || ptrs == NULL) {
+		dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
+		return 0;
+	}
 	/* n objects no socket could ever hold together: fail before taking any */
 	if (__builtin_mul_overflow((size_t)n, size, &total) || total > SC_SIZE_MAX) {
-		rte_errno = E2BIG;
+		dpm_alloc_failed(dpm_caller_socket(), E2BIG, size);
 		return 0;
 	}
 	tc = dpm_tcache_self();

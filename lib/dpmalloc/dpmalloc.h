@@ -83,12 +83,18 @@ extern "C" {
 #define __dpm_dealloc
 #endif
 #define __dpm_malloc(size_arg) \
-	__attribute__((malloc, alloc_size(size_arg), warn_unused_result)) __dpm_dealloc
+	__attribute__((malloc, alloc_size(size_arg))) __dpm_dealloc
 #define __dpm_malloc2(n_arg, size_arg) \
-	__attribute__((malloc, alloc_size(n_arg, size_arg), warn_unused_result)) __dpm_dealloc
+	__attribute__((malloc, alloc_size(n_arg, size_arg))) __dpm_dealloc
+/* alloc_align for gcc only: clang makes a constant bad alignment (a
+ * deliberate EINVAL case) a compile-time warning. */
+#if defined(__GNUC__) && !defined(__clang__)
 #define __dpm_malloc_aligned(align_arg, size_arg) \
-	__attribute__((malloc, alloc_size(size_arg), alloc_align(align_arg), \
-		       warn_unused_result)) __dpm_dealloc
+	__attribute__((malloc, alloc_size(size_arg), alloc_align(align_arg))) __dpm_dealloc
+#else
+#define __dpm_malloc_aligned(align_arg, size_arg) \
+	__attribute__((malloc, alloc_size(size_arg))) __dpm_dealloc
+#endif
 /** @endcond */
 
 /* The library is built with hidden visibility; these are its exports. */
@@ -151,8 +157,16 @@ struct dpm_config {
 	 */
 	size_t socket_limit[RTE_MAX_NUMA_NODES];
 	/**
-	 * Spans completely free for this many milliseconds are given back to
-	 * DPDK from a slow path; 0 keeps them until dpm_trim().
+	 * Idle memory goes back to DPDK after this many milliseconds, without
+	 * any call: an EAL alarm (rte_eal_alarm_set(), on EAL's interrupt
+	 * thread, never an lcore) runs every span_decay_ms / 10 (1 to 250 ms)
+	 * and gives back each arena's spare chunk once it has been empty this
+	 * long, then every span completely free this long
+	 * (rte_memzone_free()); it also returns transfer-cache objects nobody
+	 * took since its last visit to their runs. Objects in an lcore's
+	 * tcache stay until that lcore flushes (dpm_tcache_flush(), or its GC
+	 * steps while it runs). 0 turns decay off: free spans stay until
+	 * dpm_trim(). dpm_fini() cancels the alarm. Default 5000.
 	 */
 	uint64_t span_decay_ms;
 	/** Enable the per-lcore thread caches. */
@@ -207,13 +221,22 @@ int dpm_init(const struct dpm_config *cfg);
  * Shut dpmalloc down and release every memzone it reserved.
  *
  * Every pointer it handed out becomes invalid. Must be called when no
- * other thread is using dpmalloc. The library may be initialised again
- * afterwards.
+ * other thread is using dpmalloc. The decay alarm (see
+ * dpm_config.span_decay_ms) is cancelled first: once dpm_fini() returns,
+ * it does not run again. Call it before rte_eal_cleanup(). The library
+ * may be initialised again afterwards.
  */
 void dpm_fini(void);
 
 /**
  * Allocate size bytes on the calling lcore's socket.
+ *
+ * Every size up to 2^46 bytes is served when memory allows: sizes up to
+ * the largest size class (dpm_class_size(dpm_class_count() - 1)) get a
+ * class, bigger ones whole chunks. Each failure is counted by cause in the
+ * socket's statistics (dpm_socket_stats.failed_enomem, failed_e2big,
+ * failed_einval); a socket's first ENOMEM is logged at NOTICE level with
+ * what the socket holds.
  *
  * @param size
  *   Bytes to allocate. 0 returns a unique minimal object.
@@ -221,7 +244,7 @@ void dpm_fini(void);
  *   A pointer aligned to at least 16 bytes (to the size class's natural
  *   alignment), or NULL with rte_errno set:
  *   - ENOMEM: the socket is exhausted (and the policy is strict).
- *   - E2BIG: size is too large to ever be satisfied.
+ *   - E2BIG: size is above 2^46 bytes, more than any socket could hold.
  *   - E_RTE_NO_CONFIG: rte_eal_init() has not run.
  */
 void *dpm_malloc(size_t size) __dpm_malloc(1);
@@ -270,10 +293,17 @@ void *dpm_calloc(size_t n, size_t size) __dpm_malloc2(1, 2);
  *   (for any ptr but NULL, and size 0 included).
  */
 void *dpm_realloc(void *ptr, size_t size)
-	__attribute__((alloc_size(2), warn_unused_result));
+	__attribute__((alloc_size(2)));
 
 /**
  * Allocate size bytes aligned to align.
+ *
+ * The object gets the smallest size class whose objects all have the
+ * alignment (up to 4 KiB, classes have the alignment of their size's
+ * lowest set bit; large classes are page-aligned); above a page, a large
+ * run cut to the alignment when it fits a chunk; else whole chunks
+ * aligned to max(align, chunk). size 0 gives a minimal object at any
+ * alignment.
  *
  * @param align
  *   A power of two. Any power of two up to the chunk size (and beyond, for
@@ -282,7 +312,7 @@ void *dpm_realloc(void *ptr, size_t size)
  *   Bytes to allocate.
  * @return
  *   As dpm_malloc(); NULL with rte_errno = EINVAL when align is not a power
- *   of two.
+ *   of two, E2BIG when it is above 2^46.
  */
 void *dpm_aligned_alloc(size_t align, size_t size) __dpm_malloc_aligned(1, 2);
 
@@ -494,6 +524,22 @@ struct dpm_socket_stats {
 	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
 	uint64_t enomem;          /**< allocations this socket could not serve (under DPM_EXHAUST_FALLBACK another socket may then have served them) */
 	uint64_t double_frees;    /**< frees of this socket's memory refused because the object was not live: double frees (see dpm_free()) */
+	/**
+	 * Allocations asked of this socket that returned NULL (or 0 from
+	 * dpm_malloc_bulk()) with rte_errno = ENOMEM. The first one of a
+	 * socket is logged at NOTICE level with what the socket holds.
+	 */
+	uint64_t failed_enomem;
+	/** Allocations that returned NULL with rte_errno = E2BIG (a size no
+	 * socket could ever hold, or an overflowing dpm_calloc()). */
+	uint64_t failed_e2big;
+	/**
+	 * Allocations that returned NULL with rte_errno = EINVAL (an
+	 * alignment that is not a power of two, an unknown socket id, a
+	 * pointer dpm_realloc() does not own, an empty dpm_malloc_bulk()).
+	 * Counted on the caller's socket where the argument names none.
+	 */
+	uint64_t failed_einval;
 };
 
 /**
@@ -687,7 +733,7 @@ void dpm_free_hard(void *ptr);
 /** @internal dpm_malloc(): a cache hit inline, the rest out of line. */
 static __rte_always_inline void *
 dpm_malloc_inline(size_t size)
-	__attribute__((malloc, alloc_size(1), warn_unused_result));
+	__attribute__((malloc, alloc_size(1)));
 static __rte_always_inline void *
 dpm_malloc_inline(size_t size)
 {

@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "base.h"
 #include "chunk.h"
+#include "decay.h"
 #include "dpm_private.h"
 #include "dpm_state.h"
 #include "rtree.h"
@@ -28,7 +29,7 @@
 #include "zone.h"
 
 /* Enable with --log-level=lib.dpmalloc:debug. */
-RTE_LOG_REGISTER(dpm_logtype, lib.dpmalloc, NOTICE);
+RTE_LOG_REGISTER(dpm_logtype, lib.dpmalloc, NOTICE)   /* a function: no ';' */
 
 struct dpm_state dpm_state;
 pthread_rwlock_t dpm_state_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -204,6 +205,7 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 	if (dpm_telemetry_register() != 0)
 		DPM_LOG(WARNING, "telemetry commands not registered");
 	__atomic_store_n(&dpm_state.ready, true, __ATOMIC_RELEASE);
+	decay_start(cfg->span_decay_ms);
 	DPM_LOG(INFO, "ready: %s zones, chunk %zu KiB, %u classes, tcache %u classes",
 		zone_source->name, DPM_CHUNK >> 10, sc_nclasses, tcache_nbins());
 	return 0;
@@ -269,6 +271,8 @@ void dpm_fini(void)
 		pthread_mutex_unlock(&dpm_init_lock);
 		return;
 	}
+	/* First: once this returns, the decay alarm neither runs nor comes. */
+	decay_stop();
 	if (dpm_lcore_cb_handle != NULL)
 		rte_lcore_callback_unregister(dpm_lcore_cb_handle);
 	dpm_lcore_cb_handle = NULL;

@@ -428,8 +428,6 @@ void tcache_event_hard(struct tcache *tc)
 		arena_bin_xfer_drain(tc->arena, cls, false);
 	}
 	tcache_remote_flush(tc);
-	arena_decay_spare(tc->arena);
-	chunk_decay_tick(tc->socket_id);
 	rte_errno = saved_errno;
 }
 
