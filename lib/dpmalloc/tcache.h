@@ -140,13 +140,6 @@ static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
 	return (uint32_t)(tb->empty - dpm_fp_pos(head)) / sizeof(void *);
 }
 
-/* Move a stack's head (its owner only): a relaxed store, as the inline
- * pops and pushes do, for tcache_bin_ncached() on other threads. */
-static inline void tcache_bin_head_set(struct tcache_bin *tb, void **head)
-{
-	__atomic_store_n(&tb->head, head, __ATOMIC_RELAXED);
-}
-
 /* A stack's capacity. */
 static inline unsigned int tcache_bin_capacity(const struct tcache_bin *tb)
 {
