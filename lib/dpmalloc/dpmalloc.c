@@ -427,7 +427,8 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		if (dpm_debug_checks) {
 			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
 				if (tcache_bin_obj(tb, i) == ptr) {
-					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
+					arena_double_free(desc->arena, ptr, "in the tcache");
+					rte_errno = EINVAL;
 					return;
 				}
 			}
