@@ -393,11 +393,36 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		arena_dalloc_large((struct arena_chunk *)desc, obj->pageind);
 }
 
+/*
+ * The easy path of a cached large class, out of line: one radix-tree
+ * look-up (the tagged entry), the header's socket, the first page's map
+ * word (a large run's start, page-aligned: interior pointers fail), push.
+ * Returns false when anything else is needed.
+ */
+static inline bool dpm_free_large_easy(void *ptr)
+{
+	struct tcache *tc;
+	uint32_t bits;
+	unsigned int cls;
+
+	if (((uintptr_t)ptr & DPM_PAGE_MASK) != 0 || !dpm_fp_arena_chunk(ptr))
+		return false;
+	tc = tcache_lookup(rte_lcore_id());
+	bits = dpm_fp_map_bits(ptr);
+	if (PM_STATE(bits) != PM_LARGE || dpm_fp_chunk_desc(ptr)->arena_socket != tc->socket_id ||
+	    dpm_debug_checks)
+		return false;
+	cls = sc_size2class_compute((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
+	return cls < tc->nbins && tcache_dalloc_easy(&tc->bins[cls], ptr);
+}
+
 void dpm_free_hard(void *ptr)
 {
 	struct dpm_obj obj;
 
 	if (ptr == NULL)
+		return;
+	if (dpm_free_large_easy(ptr))
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;
