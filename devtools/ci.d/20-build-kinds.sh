@@ -7,7 +7,9 @@
 #    its own (build-kinds/<kind>/inst), without tests and examples;
 #  - the ABI of the shared library: SONAME libdpmalloc.so.1, the DPM_1,
 #    EXPERIMENTAL and INTERNAL version nodes; the driver file
-#    librte_mempool_dpm.so with RUNPATH to the installed libdir;
+#    librte_mempool_dpm.so with RUNPATH to the installed libdir; the
+#    layout symbol dpm_fp_layout_v<N> (another layout does not link) and
+#    the experimental-API warning;
 #  - a third-party program (test/install/consumer.c) compiled with
 #    nothing but pkg-config against each prefix, and run: dynamically
 #    (NEEDED libdpmalloc.so.1), with `pkg-config --static` (no
@@ -82,6 +84,26 @@ for kind in shared static; do
 			$(pkg-config --cflags --libs libdpmalloc)
 		check "shared: consumer needs libdpmalloc.so.1" needs "$top/consumer-dyn" libdpmalloc.so.1
 		check "shared: consumer runs" runs "$top/consumer-dyn" "$libdir"
+		# The fast-path layout: a program compiled against another layout
+		# version does not link (and, linked against an older library
+		# file, would not load: the symbol is bound at load time).
+		layout=$(sed -nE 's/^#define DPM_FP_LAYOUT_VERSION ([0-9]+)$/\1/p' \
+			"$top/shared/inst/include/dpm_fp.h")
+		check "shared: consumer refers to dpm_fp_layout_v$layout" \
+			bash -c "nm -D '$top/consumer-dyn' | grep -q ' U dpm_fp_layout_v$layout@INTERNAL'"
+		other=$top/layout-other/include
+		mkdir -p "$other"
+		cp "$top/shared/inst/include/"*.h "$other/"
+		sed -i -E "s/^#define DPM_FP_LAYOUT_VERSION [0-9]+$/#define DPM_FP_LAYOUT_VERSION $((layout + 1))/" \
+			"$other/dpm_fp.h"
+		check "shared: another layout's program does not link" \
+			bash -c "! ${cc[*]} -o '$top/consumer-other' $consumer -I'$other' \
+				$(pkg-config --cflags --libs libdpmalloc) 2>'$top/link.err' &&
+				grep -q 'dpm_fp_layout_v$((layout + 1))' '$top/link.err'"
+		check "shared: experimental API warns without ALLOW_EXPERIMENTAL_API" \
+			bash -c "printf '#include <dpmalloc.h>\nint f(void) { return dpm_stats_socket(0, 0); }\n' |
+				cc -x c -c -o /dev/null - $(pkg-config --cflags libdpmalloc) 2>&1 |
+				grep -q 'experimental'"
 		check "shared: consumer via pkg-config --static --libs" \
 			"${cc[@]}" -o "$top/consumer-static" $consumer \
 			$(pkg-config --cflags --static --libs libdpmalloc)

@@ -42,6 +42,11 @@
  *   -t secs     seconds per allocator and round (default 3)
  *   -r rounds   run the allocators this many times, interleaved; the table
  *               shows the median round (default 1)
+ *   --line-align  ask for sizes rounded up to whole cache lines (the
+ *               mempool objects and rte_malloc's blocks are line-aligned
+ *               anyway; dpmalloc's classes below 128 B and between
+ *               multiples of 64 B pack records so that neighbours share
+ *               a cache line, which RX writes while TX reads the other)
  * Each second it prints one progress line (updated in place with \r on a
  * terminal, plain lines otherwise): Mpps, allocation and free cycles per
  * packet, and the allocator's memory statistics (dpmalloc's per-socket
@@ -169,6 +174,7 @@ static int socket_id;
 static unsigned int seconds = 3;
 static unsigned int rounds = 1;
 static bool run_alloc[NB_ALLOC];
+static bool line_align;
 
 static inline struct pkt_rec **
 mbuf_rec(struct rte_mbuf *m)
@@ -193,11 +199,22 @@ rec_check(const struct pkt_rec *r)
 		((uint32_t)r->annot[r->annot_len - 1] << 8);
 }
 
-static inline size_t
-rec_size(uint64_t seq)
+/* The annotation's length for packet seq: 32..512 bytes, uniform. */
+static inline uint16_t
+rec_annot_len(uint64_t seq)
 {
-	return sizeof(struct pkt_rec) + ANNOT_MIN +
-		hash32(seq * 0x9e3779b97f4a7c15ULL) % (ANNOT_MAX - ANNOT_MIN + 1);
+	return (uint16_t)(ANNOT_MIN +
+		hash32(seq * 0x9e3779b97f4a7c15ULL) % (ANNOT_MAX - ANNOT_MIN + 1));
+}
+
+/* The bytes asked of the allocator for a record (--line-align rounds up
+ * to whole cache lines, so that no two records share a line). */
+static inline size_t
+rec_size(uint16_t annot_len)
+{
+	size_t size = sizeof(struct pkt_rec) + annot_len;
+
+	return line_align ? RTE_ALIGN_CEIL(size, RTE_CACHE_LINE_SIZE) : size;
 }
 
 /* --- the three allocators, behind one switch the branch predictor learns */
@@ -248,6 +265,7 @@ rx_loop(void)
 	struct rte_mbuf *pkts[BURST];
 	struct pkt_rec *recs[BURST];
 	size_t sizes[BURST];
+	uint16_t annot[BURST];
 	uint8_t pools[BURST];
 	uint64_t seq = 0, t0, t1;
 	uint16_t n, i, ok, sent;
@@ -263,8 +281,10 @@ rx_loop(void)
 		n = rte_eth_rx_burst(port_id, 0, pkts, BURST);
 		if (n == 0)
 			continue;
-		for (i = 0; i < n; i++)
-			sizes[i] = rec_size(seq + i);
+		for (i = 0; i < n; i++) {
+			annot[i] = rec_annot_len(seq + i);
+			sizes[i] = rec_size(annot[i]);
+		}
 
 		t0 = rte_rdtsc();
 		for (ok = 0; ok < n; ok++) {
@@ -295,7 +315,7 @@ rx_loop(void)
 			};
 			r->seq = seq++;
 			r->rx_tsc = t1;
-			r->annot_len = (uint16_t)(sizes[i] - sizeof(*r));
+			r->annot_len = annot[i];
 			r->pool = pools[i];
 			r->annot[0] = (uint8_t)r->seq;
 			r->annot[r->annot_len - 1] = (uint8_t)(r->seq >> 8);
@@ -346,7 +366,7 @@ tx_loop(void)
 		for (i = 0; i < n; i++) {
 			struct pkt_rec *r = *mbuf_rec(pkts[i]);
 
-			rec_free(r, sizeof(*r) + r->annot_len, r->pool);
+			rec_free(r, rec_size(r->annot_len), r->pool);
 		}
 		t1 = rte_rdtsc();
 		stats.free_cyc += t1 - t0;
@@ -542,6 +562,7 @@ parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "alloc", required_argument, NULL, 'a' },
+		{ "line-align", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -567,6 +588,9 @@ parse_args(int argc, char **argv)
 			run_alloc[k] = true;
 			any = true;
 			break;
+		case 'L':
+			line_align = true;
+			break;
 		case 't':
 			seconds = (unsigned int)strtoul(optarg, NULL, 0);
 			if (seconds == 0)
@@ -581,7 +605,7 @@ parse_args(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: %s [EAL options] -- [--alloc=dpm|rte_malloc|mempool|all]"
-				" [-t seconds] [-r rounds]\n", argv[0]);
+				" [-t seconds] [-r rounds] [--line-align]\n", argv[0]);
 			return -1;
 		}
 	}
@@ -741,9 +765,9 @@ print_table(struct phase_result res[NB_ALLOC][MAX_ROUNDS], const unsigned int nr
 		median_round(res[ALLOC_DPM], nres[ALLOC_DPM]) : NULL;
 	int k;
 
-	printf("\npkt_fwd: %u s per allocator%s, records of %zu-%zu B, RX lcore %u -> TX lcore %u, "
+	printf("\npkt_fwd: %u s per allocator%s, records of %zu-%zu B%s, RX lcore %u -> TX lcore %u, "
 	       "TSC %.2f GHz\n", seconds, rounds > 1 ? ", median of the rounds" : "",
-	       sizeof(struct pkt_rec) + ANNOT_MIN, sizeof(struct pkt_rec) + ANNOT_MAX,
+	       rec_size(ANNOT_MIN), rec_size(ANNOT_MAX), line_align ? " (line-aligned)" : "",
 	       rx_lcore, tx_lcore, rte_get_tsc_hz() / 1e9);
 	printf("%-11s %8s %9s %12s %11s %11s %9s %12s %6s %6s %11s\n", "allocator", "Mpps",
 	       "vs dpm", "alloc cyc/p", "free cyc/p", "a+f cyc/p", "lat us", "packets",

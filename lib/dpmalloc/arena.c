@@ -197,6 +197,9 @@ static int arena_chunk_add_locked(struct arena *a)
 
 	if (chunk == NULL)
 		return -ENOMEM;
+	/* Watched builds: no page is live until handed out; the header is. */
+	DPM_FP_POISON(chunk, DPM_CHUNK);
+	DPM_FP_UNPOISON(chunk, arena_map_bias << DPM_LG_PAGE);
 	arena_chunk_init(a, chunk);
 	if (rtree_set_arena(chunk, a->socket_id) != 0) {
 		chunk_dealloc(a->socket_id, chunk, 1);
@@ -207,11 +210,13 @@ static int arena_chunk_add_locked(struct arena *a)
 	return 0;
 }
 
-static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk)
+/* Give a chunk back to the socket; idle_since: when it became empty (tsc),
+ * so that the span's idle time counts from then. Called with the lock. */
+static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk, uint64_t idle_since)
 {
 	rtree_set(chunk, 1, NULL, a->socket_id);
 	a->nchunks--;
-	chunk_dealloc(a->socket_id, chunk, 1);
+	chunk_dealloc_idle(a->socket_id, chunk, 1, idle_since);
 }
 
 /*
@@ -225,12 +230,15 @@ static void arena_chunk_release(struct arena *a, struct arena_chunk *chunk)
  */
 static bool arena_chunk_empty_locked(struct arena *a, struct arena_chunk *chunk)
 {
+	uint64_t now = rte_get_tsc_cycles();
+
 	if (a->spare != NULL) {
-		arena_chunk_release(a, chunk);
+		arena_chunk_release(a, chunk, now);
 		return false;
 	}
-	a->spare = chunk;
-	a->spare_since = 0;        /* stamped by the first decay check */
+	/* Atomic stores: arena_decay_spare() peeks at the spare unlocked. */
+	__atomic_store_n(&a->spare, chunk, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->spare_since, now, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -262,7 +270,7 @@ static struct arena_chunk *arena_run_alloc_locked(struct arena *a, size_t npages
 	chunk = arena_chunk_of(run);
 	p = arena_run_pageind(run);
 	if (chunk == a->spare)
-		a->spare = NULL;       /* no longer empty */
+		__atomic_store_n(&a->spare, NULL, __ATOMIC_RELAXED);  /* no longer empty */
 	if (have > npages) {
 		map_set_free(chunk, p + npages, have - npages);
 		avail_insert(a, arena_run_of(chunk, p + npages), have - npages);
@@ -315,7 +323,9 @@ static struct run *arena_bin_run_new(struct arena *a, unsigned int binind)
 	chunk = arena_run_alloc_locked(a, bi->run_pages, &p);
 	if (chunk != NULL)
 		for (size_t i = 0; i < bi->run_pages; i++)
-			chunk->map[p + i] = PM_MAKE_SMALL(binind, i, (i << DPM_LG_PAGE) % bi->reg_size);
+			__atomic_store_n(&chunk->map[p + i],
+					 PM_MAKE_SMALL(binind, i, (i << DPM_LG_PAGE) % bi->reg_size),
+					 __ATOMIC_RELAXED);
 	dpm_unlock(&a->lock);
 	if (chunk == NULL)
 		return NULL;
@@ -342,6 +352,14 @@ static struct run *arena_bin_refill_runcur(struct arena *a, struct bin *bin, uns
 	return run;
 }
 
+/* nxfer is written under the bin lock but peeked without it (a GC step or
+ * a drain skips an empty transfer cache): every write is atomic, so the
+ * peeks race nothing; reads under the lock may stay plain. */
+static inline void bin_nxfer_set(struct bin *bin, uint32_t n)
+{
+	__atomic_store_n(&bin->nxfer, n, __ATOMIC_RELAXED);
+}
+
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n)
 {
 	const struct bin_info *bi = &sc_bin_info[binind];
@@ -358,7 +376,7 @@ unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, un
 		for (; got < take; got++)
 			out[got] = bin->xfer[(bin->xfer_first + got) & bin->xfer_mask];
 		bin->xfer_first = (bin->xfer_first + take) & bin->xfer_mask;
-		bin->nxfer -= take;
+		bin_nxfer_set(bin, bin->nxfer - take);
 		if (bin->nxfer < bin->xfer_low)
 			bin->xfer_low = bin->nxfer;
 	}
@@ -405,23 +423,75 @@ static void arena_bin_lower_run(struct bin *bin, struct run *run)
 	}
 }
 
-/* Free one region into its run. Called with the bin lock. Returns false
- * when the region was already free (a double free): nothing changes then.
- * count is false for transfer-cache objects, already counted as freed. */
-static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const struct bin_info *bi,
-				    void *ptr, bool count)
+/* A pointer that is not a live object where one was expected: a double
+ * free (or a free of a stale pointer). Logged and counted, never used. */
+void arena_double_free(struct arena *a, const void *ptr, const char *what)
+{
+	__atomic_fetch_add(&a->ndouble_frees, 1, __ATOMIC_RELAXED);
+	DPM_LOG(ERR, "double free of %p (%s): refused", ptr, what);
+}
+
+/*
+ * The run of a region about to be freed into bin binind, or NULL when ptr
+ * is not a live region of that bin: its chunk must still be this arena's
+ * (the radix tree says so, not the chunk's bytes), its page a page of a
+ * small run of that class, ptr a region start, and the region's bit in use.
+ * A double free that reached a flush fails one of these: the run was freed
+ * (its pages are free or belong to another run now), or the region is free.
+ * Called with the bin lock, which keeps a run of this bin alive.
+ */
+static struct run *arena_bin_region_live_locked(struct arena *a, unsigned int binind,
+						const struct bin_info *bi, const void *ptr,
+						uint32_t *idx)
 {
 	struct arena_chunk *chunk = arena_chunk_of(ptr);
-	size_t pageind = arena_pageind(chunk, ptr);
-	uint32_t mapbits = chunk->map[pageind];
-	size_t run_page = pageind - PM_RUN_OFFSET(mapbits);
-	struct run *run = arena_run_of(chunk, run_page);
-	uint32_t idx = div_compute(&bi->div, (uint32_t)((uintptr_t)ptr - arena_page_addr(chunk, run_page)));
+	struct chunk_desc *desc = rtree_lookup(ptr);
+	size_t pageind = arena_pageind(chunk, ptr), run_page;
+	uint32_t mapbits;
+	struct run *run;
 
-	if (unlikely(bitmap_get(run->bitmap, idx))) {
-		DPM_LOG(ERR, "double free of %p (class %u bytes)", ptr, bi->reg_size);
+	if (desc != &chunk->desc || desc->kind != CHUNK_ARENA || desc->arena != a ||
+	    pageind < arena_map_bias)
+		return NULL;
+	/* Pages of other bins' runs may change under the arena lock: read
+	 * the word once, atomically; it is stable when it names this bin. */
+	mapbits = __atomic_load_n(&chunk->map[pageind], __ATOMIC_RELAXED);
+	if (PM_STATE(mapbits) != PM_SMALL || PM_BININD(mapbits) != binind ||
+	    PM_RUN_OFFSET(mapbits) >= bi->run_pages || !arena_region_valid(mapbits, ptr))
+		return NULL;
+	run_page = pageind - PM_RUN_OFFSET(mapbits);
+	if (run_page < arena_map_bias)
+		return NULL;
+	run = arena_run_of(chunk, run_page);
+	*idx = div_compute(&bi->div, (uint32_t)((uintptr_t)ptr - arena_page_addr(chunk, run_page)));
+	if (*idx >= bi->nregs || bitmap_get(run->bitmap, *idx))
+		return NULL;
+	return run;
+}
+
+/* Free one region into its run. Called with the bin lock. Returns false
+ * when ptr is not a live region of the bin (a double free): nothing
+ * changes then but the double-free count. count is false for
+ * transfer-cache objects, already counted as freed (a refused one is
+ * uncounted again, so the statistics balance). */
+static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, unsigned int binind,
+				    const struct bin_info *bi, void *ptr, bool count)
+{
+	struct arena_chunk *chunk = arena_chunk_of(ptr);
+	struct run *run;
+	size_t run_page;
+	uint32_t idx;
+
+	run = arena_bin_region_live_locked(a, binind, bi, ptr, &idx);
+	if (unlikely(run == NULL)) {
+		arena_double_free(a, ptr, "not a live region of its class");
+		if (!count) {
+			bin->nfree--;
+			bin->curregs++;
+		}
 		return false;
 	}
+	run_page = arena_run_pageind(run);
 	bitmap_set(run->bitmap, idx);
 	run->nfree++;
 	if (count) {
@@ -437,7 +507,7 @@ static bool arena_bin_dalloc_locked(struct arena *a, struct bin *bin, const stru
 		bin->curruns--;
 		dpm_lock(&a->lock);
 		for (size_t i = 0; i < bi->run_pages; i++)
-			chunk->map[run_page + i] = PM_MAKE(PM_FREE, 0, 0);
+			__atomic_store_n(&chunk->map[run_page + i], PM_MAKE(PM_FREE, 0, 0), __ATOMIC_RELAXED);
 		arena_run_dalloc_locked(a, chunk, run_page, bi->run_pages);
 		dpm_unlock(&a->lock);
 	} else if (run->nfree == 1 && run != bin->runcur) {
@@ -455,24 +525,26 @@ static bool arena_bin_parked_locked(const struct bin *bin, const void *ptr)
 	return false;
 }
 
-void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n,
-		     bool check_parked)
+unsigned int arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n,
+			     bool check_parked)
 {
 	const struct bin_info *bi = &sc_bin_info[binind];
 	struct bin *bin = &a->bins[binind];
+	unsigned int freed = 0;
 
 	dpm_lock(&bin->lock);
 	for (unsigned int i = 0; i < n; i++) {
 		/* A parked object is marked allocated in its run: only a look
 		 * in the transfer cache tells that it was freed already. */
 		if (check_parked && unlikely(arena_bin_parked_locked(bin, ptrs[i]))) {
-			DPM_LOG(ERR, "double free of %p (class %u bytes)", ptrs[i], bi->reg_size);
+			arena_double_free(a, ptrs[i], "in a transfer cache");
 			continue;
 		}
-		arena_bin_dalloc_locked(a, bin, bi, ptrs[i], true);
+		freed += arena_bin_dalloc_locked(a, bin, binind, bi, ptrs[i], true);
 	}
 	bin->nflushes++;
 	dpm_unlock(&bin->lock);
+	return freed;
 }
 
 void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n)
@@ -485,7 +557,7 @@ void arena_bin_flush_batch(struct arena *a, unsigned int binind, void *const *pt
 	if (bin->xfer != NULL && bin->nxfer + n <= bin->xfer_mask + 1) {
 		for (unsigned int i = 0; i < n; i++)
 			bin->xfer[(bin->xfer_first + bin->nxfer + i) & bin->xfer_mask] = ptrs[i];
-		bin->nxfer += n;
+		bin_nxfer_set(bin, bin->nxfer + n);
 		bin->nfree += n;
 		bin->curregs -= n;
 		bin->nflushes++;
@@ -509,9 +581,10 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)
 	n = all ? bin->nxfer : bin->xfer_low - bin->xfer_low / 4;
 	/* The oldest first. */
 	for (unsigned int i = 0; i < n; i++)
-		arena_bin_dalloc_locked(a, bin, bi, bin->xfer[(bin->xfer_first + i) & bin->xfer_mask], false);
+		arena_bin_dalloc_locked(a, bin, binind, bi, bin->xfer[(bin->xfer_first + i) & bin->xfer_mask],
+					false);
 	bin->xfer_first = (bin->xfer_first + n) & bin->xfer_mask;
-	bin->nxfer -= n;
+	bin_nxfer_set(bin, bin->nxfer - n);
 	bin->xfer_low = bin->nxfer;
 	dpm_unlock(&bin->lock);
 }
@@ -610,13 +683,29 @@ void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align)
 	return (void *)arena_page_addr(chunk, q);
 }
 
-void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind)
+bool arena_dalloc_large(struct arena *a, struct arena_chunk *chunk, const void *ptr)
 {
-	struct arena *a = chunk->desc.arena;
-	size_t npages = PM_COUNT(chunk->map[pageind]);
-	struct large_stats *ls = arena_lstats(a, npages << DPM_LG_PAGE);
+	size_t pageind = arena_pageind(chunk, ptr);
+	struct chunk_desc *desc;
+	uint32_t bits = 0;
+	size_t npages;
+	struct large_stats *ls;
 
 	dpm_lock(&a->lock);
+	/* A second free of a large object finds its first page free or part
+	 * of another run, or its chunk gone (an arena releases its chunks
+	 * under this lock): refused. */
+	desc = rtree_lookup(ptr);
+	if (desc == &chunk->desc && desc->arena == a && pageind >= arena_map_bias &&
+	    ((uintptr_t)ptr & DPM_PAGE_MASK) == 0)
+		bits = chunk->map[pageind];
+	if (unlikely(PM_STATE(bits) != PM_LARGE)) {
+		dpm_unlock(&a->lock);
+		arena_double_free(a, ptr, "not a live large object");
+		return false;
+	}
+	npages = PM_COUNT(bits);
+	ls = arena_lstats(a, npages << DPM_LG_PAGE);
 	ls->nfree++;
 	ls->cur--;
 	chunk->map[pageind] = PM_MAKE(PM_FREE, 0, 0);
@@ -624,6 +713,39 @@ void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind)
 		chunk->map[pageind + npages - 1] = PM_MAKE(PM_FREE, 0, 0);
 	arena_run_dalloc_locked(a, chunk, pageind, npages);
 	dpm_unlock(&a->lock);
+	return true;
+}
+
+bool arena_dead_pointer(struct arena_chunk *chunk, const void *ptr)
+{
+	struct arena *a = chunk->desc.arena;
+	size_t pageind = arena_pageind(chunk, ptr);
+	bool dead = true;
+
+	if (pageind < arena_map_bias)
+		return false;
+	dpm_lock(&a->lock);
+	switch (PM_STATE(chunk->map[pageind])) {
+	case PM_FREE:
+		/* Inner pages of a large run are marked free too: walk back
+		 * to the run that holds the page. */
+		for (size_t q = pageind; q-- > arena_map_bias;) {
+			uint32_t bits = chunk->map[q];
+
+			if (PM_STATE(bits) == PM_FREE)
+				continue;
+			if (PM_STATE(bits) == PM_LARGE && pageind < q + PM_COUNT(bits))
+				dead = false;
+			break;
+		}
+		break;
+	default:
+		dead = false;
+	}
+	dpm_unlock(&a->lock);
+	if (dead)
+		arena_double_free(a, ptr, "its pages are free");
+	return dead;
 }
 
 bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls)
@@ -750,18 +872,30 @@ unsigned int arena_spare_chunks(struct arena *a)
 	return n;
 }
 
-void arena_release_spare(struct arena *a)
+uint64_t arena_double_frees(struct arena *a)
+{
+	return __atomic_load_n(&a->ndouble_frees, __ATOMIC_RELAXED);
+}
+
+/* Give the spare back if it has been empty for at least idle cycles (0:
+ * whatever its age). */
+static void arena_release_spare_idle(struct arena *a, uint64_t idle)
 {
 	struct arena_chunk *spare;
 
 	dpm_lock(&a->lock);
 	spare = a->spare;
-	a->spare = NULL;
-	if (spare != NULL) {
+	if (spare != NULL && rte_get_tsc_cycles() - a->spare_since >= idle) {
+		__atomic_store_n(&a->spare, NULL, __ATOMIC_RELAXED);
 		avail_remove(a, arena_run_of(spare, arena_map_bias), arena_usable_pages);
-		arena_chunk_release(a, spare);
+		arena_chunk_release(a, spare, a->spare_since);
 	}
 	dpm_unlock(&a->lock);
+}
+
+void arena_release_spare(struct arena *a)
+{
+	arena_release_spare_idle(a, 0);
 }
 
 void arena_drain_all(struct arena *a)
@@ -773,19 +907,10 @@ void arena_drain_all(struct arena *a)
 
 void arena_decay_spare(struct arena *a)
 {
-	uint64_t idle = chunk_decay_cycles_get(), since, now;
+	uint64_t idle = chunk_decay_cycles_get();
 
 	/* An unlocked peek: a stale answer only delays the release. */
 	if (idle == 0 || __atomic_load_n(&a->spare, __ATOMIC_RELAXED) == NULL)
 		return;
-	/* Idle time counts from the first check that finds the spare, so
-	 * becoming the spare (on a free path) reads no clock. */
-	now = rte_get_tsc_cycles();
-	since = __atomic_load_n(&a->spare_since, __ATOMIC_RELAXED);
-	if (since == 0) {
-		__atomic_store_n(&a->spare_since, now, __ATOMIC_RELAXED);
-		return;
-	}
-	if (now - since >= idle)
-		arena_release_spare(a);
+	arena_release_spare_idle(a, idle);
 }

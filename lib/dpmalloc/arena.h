@@ -128,7 +128,7 @@ struct bin {
 	struct run *runcur;
 	struct run *nonfull;       /* pairing heap root */
 	void **xfer;               /* transfer cache ring, allocated on first use */
-	uint32_t nxfer;            /* objects in it */
+	uint32_t nxfer;            /* objects in it; written atomically (peeked unlocked) */
 	uint32_t xfer_first;       /* index of the oldest */
 	uint32_t xfer_mask;        /* slots - 1 (a power of two) */
 	uint32_t xfer_low;         /* least nxfer since the last GC visit */
@@ -151,10 +151,11 @@ struct arena {
 	int socket_id;
 	dpm_lock_t lock;
 	struct arena_chunk *spare; /* one empty chunk kept (indexed) against thrashing */
-	uint64_t spare_since;      /* tsc when a decay check first found it (0: not yet) */
+	uint64_t spare_since;      /* tsc when the spare became empty */
 	uint64_t nchunks;
 	struct chunk_desc *huge_spare;
 	uint64_t huge_nmalloc, huge_nfree, huge_bytes;
+	uint64_t ndouble_frees;    /* atomic adds: refused frees of dead objects */
 	struct large_stats lstats[SC_NSIZES_MAX - SC_NBINS];
 	struct run *runs_avail[DPM_CHUNK_NPAGES + 1];  /* free runs by pages */
 	uint64_t avail_map[(DPM_CHUNK_NPAGES + 1 + 63) / 64];
@@ -177,9 +178,10 @@ void arena_drain_all(struct arena *a);
 /* Give the spare chunk back to the socket (for a trim). */
 void arena_release_spare(struct arena *a);
 
-/* Give the spare back when it has been idle for the span decay time, so
- * that the span holding it can decay too. Cheap when there is nothing to
- * do; called from slow paths. */
+/* Give the spare back when it has been empty for the span decay time, so
+ * that the span holding it can decay too (its idle time counts from when
+ * the chunk became empty). Cheap when there is nothing to do; called by
+ * the decay alarm (decay.h). */
 void arena_decay_spare(struct arena *a);
 
 
@@ -226,11 +228,13 @@ static inline bool arena_region_valid(uint32_t mapbits, const void *ptr)
 unsigned int arena_bin_fill(struct arena *a, unsigned int binind, void **out, unsigned int n);
 
 /* Small: give back n regions that all belong to arena a and bin binind,
- * under one bin lock, to their runs. Double frees are refused and logged:
- * regions already free in their runs always, and with check_parked (frees
- * straight from callers) regions parked in the transfer cache too. */
-void arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n,
-		     bool check_parked);
+ * under one bin lock, to their runs. Double frees are refused, logged and
+ * counted: anything but a live region of the bin always (see
+ * arena_bin_region_live_locked()), and with check_parked (frees straight
+ * from callers) regions parked in the transfer cache too. Returns how many
+ * were freed. */
+unsigned int arena_bin_flush(struct arena *a, unsigned int binind, void *const *ptrs, unsigned int n,
+			     bool check_parked);
 
 /* Small, from a tcache: like arena_bin_flush(), but the batch may park in
  * the bin's transfer cache (no double-free check there: objects from
@@ -248,8 +252,20 @@ void *arena_malloc_large(struct arena *a, unsigned int cls);
  * longer, trimmed at both ends (sc_classify() checked that it fits). */
 void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align);
 
-/* Large: free the object at pageind of chunk (validated by the caller). */
-void arena_dalloc_large(struct arena_chunk *chunk, size_t pageind);
+/* Large: free the object at ptr, in chunk, of arena a. Anything but the
+ * first page of a live large run of a chunk a still holds is a double
+ * free: refused, logged, counted against a; returns false then. */
+bool arena_dalloc_large(struct arena *a, struct arena_chunk *chunk, const void *ptr);
+
+/* Count and log a double free (ptr not a live object where the caller
+ * expected one) against arena a. */
+void arena_double_free(struct arena *a, const void *ptr, const char *what);
+
+/* For a refused free of ptr, in an arena chunk, whose page map did not
+ * show a live object: true (counted and logged as a double free) when the
+ * page is free, false when it is a header page or inside a live large
+ * object (an interior pointer, not a double free). */
+bool arena_dead_pointer(struct arena_chunk *chunk, const void *ptr);
 
 /* Large: resize in place to new_cls (shrink, or grow into free pages
  * behind). Returns true when done. */
@@ -261,5 +277,7 @@ void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc,
 			   uint64_t *cur, uint64_t *curruns);
 /* Empty chunks the arena keeps against thrashing (0 or 1). */
 unsigned int arena_spare_chunks(struct arena *a);
+/* Double frees refused so far. */
+uint64_t arena_double_frees(struct arena *a);
 
 #endif /* DPM_ARENA_H */

@@ -29,7 +29,7 @@ struct span {
 	uintptr_t base;
 	size_t nchunks, nfree, capacity;
 	size_t maxrun;              /* at least the longest free run (exact after a full scan) */
-	uint64_t free_since;        /* tsc when the span became all free */
+	uint64_t free_since;        /* tsc: all free since (the latest chunk freed since the last allocation) */
 	struct zone_span zone;
 	uint64_t freemap[];         /* 1 = free chunk */
 };
@@ -41,7 +41,6 @@ struct chunk_socket {
 	struct span *spare;         /* recycled descriptors */
 	size_t limit;
 	size_t nfree;               /* free chunks in all spans */
-	uint64_t next_decay_check;
 	struct chunk_socket_stats stats;
 } __rte_cache_aligned;
 
@@ -185,7 +184,8 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	}
 	for (;;) {
 		rc = zone_source->reserve(socket_id, size, DPM_CHUNK, &zone);
-		if (rc == 0 || size == need)
+		/* no memzone slot left (-ENOSPC): a smaller span needs one too */
+		if (rc == 0 || rc == -ENOSPC || size == need)
 			break;
 		size = RTE_MAX(DPM_ALIGN_DOWN(size / 2, DPM_CHUNK), need);
 	}
@@ -195,7 +195,7 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	}
 	sp = span_desc_get_locked(cs, socket_id, size / DPM_CHUNK);
 	if (sp == NULL) {
-		zone_source->release(&zone);
+		zone_release(&zone);
 		return NULL;
 	}
 	sp->zone = zone;
@@ -272,6 +272,7 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
 		span_mark(sp, (size_t)i, nchunks, false);
 		sp->nfree -= nchunks;
 		cs->nfree -= nchunks;
+		sp->free_since = 0;
 		cs->stats.chunks_used += nchunks;
 		addr = (void *)(sp->base + (size_t)i * DPM_CHUNK);
 	} else {
@@ -284,6 +285,11 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
 }
 
 void chunk_dealloc(int socket_id, void *addr, size_t nchunks)
+{
+	chunk_dealloc_idle(socket_id, addr, nchunks, rte_get_tsc_cycles());
+}
+
+void chunk_dealloc_idle(int socket_id, void *addr, size_t nchunks, uint64_t idle_since)
 {
 	struct chunk_socket *cs = &chunk_sockets[socket_id];
 	uintptr_t a = (uintptr_t)addr;
@@ -310,10 +316,10 @@ void chunk_dealloc(int socket_id, void *addr, size_t nchunks)
 	sp->nfree += nchunks;
 	cs->nfree += nchunks;
 	cs->stats.chunks_used -= nchunks;
-	if (sp->nfree == sp->nchunks)
-		sp->free_since = rte_get_tsc_cycles();
+	/* All free since the latest of the chunks became idle (chunk_alloc
+	 * resets this, so only chunks given back since then count). */
+	sp->free_since = RTE_MAX(sp->free_since, idle_since);
 	dpm_unlock(&cs->lock);
-	chunk_decay_tick(socket_id);
 }
 
 size_t chunk_trim(int socket_id, bool idle_only)
@@ -327,7 +333,8 @@ size_t chunk_trim(int socket_id, bool idle_only)
 	 * takes milliseconds and other lcores may want chunks meanwhile. */
 	dpm_lock(&cs->lock);
 	for (pp = &cs->spans; (sp = *pp) != NULL;) {
-		if (sp->nfree == sp->nchunks && (!idle_only || now - sp->free_since >= chunk_decay_cycles)) {
+		if (sp->nfree == sp->nchunks &&
+		    (!idle_only || (now > sp->free_since && now - sp->free_since >= chunk_decay_cycles))) {
 			*pp = sp->next;
 			sp->next = victims;
 			victims = sp;
@@ -343,7 +350,7 @@ size_t chunk_trim(int socket_id, bool idle_only)
 	dpm_unlock(&cs->lock);
 
 	for (sp = victims; sp != NULL; sp = sp->next)
-		zone_source->release(&sp->zone);
+		zone_release(&sp->zone);
 
 	if (victims != NULL) {
 		dpm_lock(&cs->lock);
@@ -357,24 +364,6 @@ size_t chunk_trim(int socket_id, bool idle_only)
 		DPM_LOG(DEBUG, "socket %d: returned %zu MiB to DPDK", socket_id, bytes >> 20);
 	}
 	return bytes;
-}
-
-void chunk_decay_tick(int socket_id)
-{
-	struct chunk_socket *cs = &chunk_sockets[socket_id];
-	uint64_t now, due;
-
-	if (chunk_decay_cycles == 0)
-		return;
-	now = rte_get_tsc_cycles();
-	due = __atomic_load_n(&cs->next_decay_check, __ATOMIC_RELAXED);
-	if (now < due)
-		return;
-	/* One caller per period does the work. */
-	if (!__atomic_compare_exchange_n(&cs->next_decay_check, &due, now + chunk_decay_cycles / 4 + 1,
-					 false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	chunk_trim(socket_id, true);
 }
 
 void chunk_stats(int socket_id, struct chunk_socket_stats *out)
@@ -430,7 +419,7 @@ void chunk_fini(void)
 		struct span *sp;
 
 		for (sp = cs->spans; sp != NULL; sp = sp->next)
-			zone_source->release(&sp->zone);
+			zone_release(&sp->zone);
 		memset(&cs->stats, 0, sizeof(cs->stats));
 		cs->nfree = 0;
 		cs->spans = NULL;

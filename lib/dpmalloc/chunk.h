@@ -21,7 +21,7 @@
  *
  * A span whose chunks are all free is kept for reuse (a memzone costs
  * milliseconds) until dpm_trim(), or until it has been idle for
- * span_decay_ms, noticed on a slow path.
+ * span_decay_ms, noticed by the decay alarm (decay.h), never on an lcore.
  *
  *   span:  | chunk | chunk | chunk | chunk | ... |
  *   bits:      0       1       1       0          (1 = free)
@@ -60,12 +60,13 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align);
 /* Give chunks back to their span. */
 void chunk_dealloc(int socket_id, void *addr, size_t nchunks);
 
+/* Same, for chunks idle since idle_since (tsc) already: an arena's spare
+ * chunk, whose idle time then counts towards its span's. */
+void chunk_dealloc_idle(int socket_id, void *addr, size_t nchunks, uint64_t idle_since);
+
 /* Release spans that are completely free (and, with idle_only, have been
  * for span_decay_ms). Returns the bytes released. */
 size_t chunk_trim(int socket_id, bool idle_only);
-
-/* Cheap check from slow paths: release idle spans when the delay is due. */
-void chunk_decay_tick(int socket_id);
 
 void chunk_stats(int socket_id, struct chunk_socket_stats *out);
 

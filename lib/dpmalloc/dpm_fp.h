@@ -146,7 +146,58 @@ extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
  * tail call (tcache.c). */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
 
+/*
+ * The layout's version. Bump it with any change to what this file defines
+ * (a structure, a constant, a table's meaning). The library exports
+ * DPM_FP_LAYOUT_SYM, dpm_fp_layout_v<N> (init.c), and every program that
+ * compiles the inline fast paths of dpmalloc.h refers to it, so a program
+ * built against one layout cannot load a library of another: the dynamic
+ * loader fails loudly (undefined symbol) before any inline path runs.
+ */
+#define DPM_FP_LAYOUT_VERSION 1
+#define DPM_FP_PASTE_(a, b) a ## b
+#define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
+#define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
+extern const uint32_t DPM_FP_LAYOUT_SYM;
+
 #pragma GCC visibility pop
+
+/*
+ * Watched builds. Under AddressSanitizer (the library built with
+ * -Db_sanitize=address, or this unit compiled with -fsanitize=address)
+ * every object that is not live -- free in its run, cached in a tcache or
+ * a transfer cache, free pages, free chunks -- is poisoned, and it is
+ * unpoisoned when handed to a caller; junk builds (-Djunk=true) fill it
+ * with DPM_JUNK_FREE when freed and DPM_JUNK_ALLOC when allocated. Both
+ * happen on the library's hard paths only, so in such builds the inline
+ * halves below step aside (DPM_FP_WATCH). DPM_FP_POISON/DPM_FP_UNPOISON are
+ * the one pair of hooks; they compile to nothing without ASan.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define DPM_FP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DPM_FP_ASAN 1
+#endif
+#endif
+#ifndef DPM_FP_ASAN
+#define DPM_FP_ASAN 0
+#endif
+
+#if DPM_FP_ASAN
+#include <sanitizer/asan_interface.h>
+#define DPM_FP_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define DPM_FP_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define DPM_FP_POISON(p, n) do { (void)(p); (void)(n); } while (0)
+#define DPM_FP_UNPOISON(p, n) do { (void)(p); (void)(n); } while (0)
+#endif
+
+#define DPM_JUNK_ALLOC 0xa5
+#define DPM_JUNK_FREE 0x5a
+
+/* The inline halves go straight to the hard paths. */
+#define DPM_FP_WATCH (DPM_ASAN || DPM_JUNK || DPM_FP_ASAN)
 
 /* Size class of a small size: arithmetic when the compiler knows the size
  * (folded away), the table otherwise. */

@@ -28,7 +28,10 @@ struct dpm_socket {
 	struct arena **arenas;
 	unsigned int nbound;       /* lcores bound so far (round robin) */
 	uint64_t fallback_in;      /* atomics: slow path only */
-	uint64_t enomem;
+	uint64_t enomem;           /* allocations this socket could not serve */
+	/* allocations asked of this socket that returned NULL, by cause */
+	uint64_t failed_enomem, failed_e2big, failed_einval;
+	bool enomem_logged;        /* the first failed_enomem was logged */
 };
 
 struct dpm_state {
@@ -66,6 +69,10 @@ static inline bool dpm_socket_valid(int socket_id)
 {
 	return socket_id >= 0 && socket_id < RTE_MAX_NUMA_NODES && dpm_state.sockets[socket_id].present;
 }
+
+/* Count an allocation asked of socket_id (-1: before set-up) that fails
+ * with err, log the socket's first ENOMEM, set rte_errno; returns NULL. */
+void *dpm_alloc_failed(int socket_id, int err, size_t size);
 
 /* The socket an lcore allocates on (config hook, or DPDK's topology). */
 int dpm_lcore_socket(unsigned int lcore_id);

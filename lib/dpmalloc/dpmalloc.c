@@ -97,6 +97,15 @@ void (dpm_free_sized)(void *ptr, size_t size)
 }
 
 /* ------------------------------------------------------------------------
+ * Watched builds (ASan, junk; see dpm_fp.h): hooks where an object is
+ * handed to a caller or taken back, on the hard paths, which are the only
+ * paths such builds take. Compiled out otherwise.
+ */
+static const bool dpm_watch = DPM_FP_ASAN || DPM_JUNK;
+
+static void dpm_watch_alloc(void *p);
+
+/* ------------------------------------------------------------------------
  * Allocation, hard half.
  */
 
@@ -134,6 +143,10 @@ static void *dpm_alloc_socket_once(int socket_id, const struct sc_request *req)
 
 		if (p == NULL)
 			p = tcache_alloc_hard(tc, req->cls);
+		/* GC steps count these as the inline pops count theirs (all
+		 * allocations, in builds whose inline paths step aside). */
+		if (p != NULL)
+			tcache_event(tc);
 		return p;
 	}
 	struct arena *a = dpm_arena_choose(socket_id);
@@ -163,10 +176,8 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 	void *p;
 
 	sc_classify(size, align, &req);
-	if (unlikely(req.kind == SC_KIND_TOO_BIG)) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	if (unlikely(req.kind == SC_KIND_TOO_BIG))
+		return dpm_alloc_failed(socket_id, E2BIG, size);
 	p = dpm_alloc_socket_once(socket_id, &req);
 	if (unlikely(p == NULL) && rte_errno == ENOMEM) {
 		__atomic_fetch_add(&dpm_state.sockets[socket_id].enomem, 1, __ATOMIC_RELAXED);
@@ -182,11 +193,13 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 				}
 			}
 		}
-		if (p == NULL) {
-			DPM_LOG(DEBUG, "socket %d exhausted (%zu bytes)", socket_id, size);
-			rte_errno = ENOMEM;
-		}
+		if (p == NULL)
+			return dpm_alloc_failed(socket_id, ENOMEM, size);
+	} else if (unlikely(p == NULL)) {
+		return dpm_alloc_failed(socket_id, rte_errno, size);
 	}
+	if (dpm_watch && p != NULL)
+		dpm_watch_alloc(p);
 	if (p != NULL && zero)
 		memset(p, 0, size);
 	return p;
@@ -199,7 +212,8 @@ void *dpm_malloc_hard(size_t size)
 	/* Large classes the tcache holds (above the inline path's small
 	 * sizes): a hit needs none of what follows. tcache_none's stacks are
 	 * empty, so threads without a tcache fall through. */
-	if (size > SC_SMALL_MAX && size <= tcache_large_max) {
+	if (!dpm_watch && size > SC_SMALL_MAX &&
+	    size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED)) {
 		struct tcache *tc = tcache_lookup(rte_lcore_id());
 		void *p = tcache_alloc_easy(&tc->bins[sc_size2class_compute(size)]);
 
@@ -221,10 +235,8 @@ void *dpm_malloc_socket(size_t size, int socket_id)
 	if (dpm_ensure_init() != 0)
 		return NULL;
 	rc = dpm_socket_resolve(socket_id, &socket);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
+	if (rc != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), -rc, size);
 	return dpm_alloc(socket, size, 1, false);
 }
 
@@ -235,10 +247,8 @@ void *dpm_zmalloc_socket(size_t size, int socket_id)
 	if (dpm_ensure_init() != 0)
 		return NULL;
 	rc = dpm_socket_resolve(socket_id, &socket);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
+	if (rc != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), -rc, size);
 	return dpm_alloc(socket, size, 1, true);
 }
 
@@ -252,8 +262,9 @@ void *dpm_calloc(size_t n, size_t size)
 	size_t total;
 
 	if (__builtin_mul_overflow(n, size, &total)) {
-		rte_errno = E2BIG;
-		return NULL;
+		if (dpm_ensure_init() != 0)
+			return NULL;
+		return dpm_alloc_failed(dpm_caller_socket(), E2BIG, SIZE_MAX);
 	}
 	return dpm_zmalloc_socket(total, SOCKET_ID_ANY);
 }
@@ -262,17 +273,13 @@ void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id)
 {
 	int socket, rc;
 
-	if (align == 0 || (align & (align - 1)) != 0) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
 	if (dpm_ensure_init() != 0)
 		return NULL;
+	if (align == 0 || (align & (align - 1)) != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
 	rc = dpm_socket_resolve(socket_id, &socket);
-	if (rc != 0) {
-		rte_errno = -rc;
-		return NULL;
-	}
+	if (rc != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), -rc, size);
 	return dpm_alloc(socket, size, align, false);
 }
 
@@ -294,8 +301,9 @@ struct dpm_obj {
 };
 
 /* Validate ptr as the start of one of our objects. 0, or -EINVAL with the
- * reason logged (not ours, interior pointer, free pages). */
-static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
+ * reason logged (not ours, interior pointer, free pages). freeing: a free
+ * of free pages is counted as a double free. */
+static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj, bool freeing)
 {
 	struct chunk_desc *desc = rtree_lookup(ptr);
 	struct arena_chunk *chunk;
@@ -336,8 +344,52 @@ static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj)
 		obj->cls = sc_size2class(obj->usable);
 		return 0;
 	default:
-		DPM_LOG(ERR, "%p is not a live object (double free or interior pointer)", ptr);
+		/* Free pages (counted), a header page, or inside a large run. */
+		if (!freeing || !arena_dead_pointer(chunk, ptr))
+			DPM_LOG(ERR, "%p is not a live object (double free or interior pointer)", ptr);
 		return -EINVAL;
+	}
+}
+
+/* Usable bytes of a live object (watched builds only: a look-up). */
+static size_t dpm_watch_usable(const void *p)
+{
+	struct dpm_obj obj;
+
+	return dpm_obj_lookup(p, &obj, false) == 0 ? obj.usable : 0;
+}
+
+/* Handed to a caller: addressable, and junk-filled in junk builds. */
+static void dpm_watch_alloc(void *p)
+{
+	size_t usable = dpm_watch_usable(p);
+
+	DPM_FP_UNPOISON(p, usable);
+	if (DPM_JUNK)
+		memset(p, DPM_JUNK_ALLOC, usable);
+}
+
+/* Taken back (wherever it goes next: a tcache, a transfer cache, its run,
+ * free pages or chunks): junk-filled, then poisoned. */
+static void dpm_watch_free(void *p, size_t usable)
+{
+	if (DPM_JUNK)
+		memset(p, DPM_JUNK_FREE, usable);
+	DPM_FP_POISON(p, usable);
+}
+
+/* Resized in place from old usable bytes: the tail given up is treated as
+ * freed, a tail gained as allocated. */
+static void dpm_watch_resize(void *p, size_t old)
+{
+	size_t usable = dpm_watch_usable(p);
+
+	if (usable < old) {
+		dpm_watch_free((char *)p + usable, old - usable);
+	} else {
+		DPM_FP_UNPOISON(p, usable);
+		if (DPM_JUNK)
+			memset((char *)p + old, DPM_JUNK_ALLOC, usable - old);
 	}
 }
 
@@ -348,7 +400,9 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 	struct tcache *tc = dpm_tcache_self();
 	struct chunk_desc *desc = obj->desc;
 
-	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && dpm_state.ready)
+	if (dpm_watch)
+		dpm_watch_free(ptr, obj->usable);
+	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE && __atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE))
 		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && desc->socket_id != tc->socket_id && obj->cls >= tc->nbins) {
 		/* Not cached, so not batched through the remote buffer: count
@@ -387,10 +441,11 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		}
 		return;
 	}
-	if (obj->cls < SC_NBINS)
-		arena_bin_flush(desc->arena, obj->cls, &ptr, 1, true);
-	else
-		arena_dalloc_large((struct arena_chunk *)desc, obj->pageind);
+	/* Refused: a double free that raced another free of the object (or,
+	 * for a region, found it free in its run or parked). */
+	if (obj->cls < SC_NBINS ? arena_bin_flush(desc->arena, obj->cls, &ptr, 1, true) == 0
+				: !arena_dalloc_large(desc->arena, (struct arena_chunk *)desc, ptr))
+		rte_errno = EINVAL;
 }
 
 /*
@@ -426,7 +481,7 @@ void dpm_free_hard(void *ptr)
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;
-	if (dpm_obj_lookup(ptr, &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj, true) != 0) {
 		rte_errno = EINVAL;
 		return;
 	}
@@ -445,29 +500,34 @@ void *dpm_realloc(void *ptr, size_t size)
 
 	if (ptr == NULL)
 		return dpm_malloc(size);
+	if (!dpm_query_ready())
+		return NULL;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (size == 0) {
-		dpm_free(ptr);
+		/* 0 when freed; a refused free leaves its EINVAL */
 		rte_errno = 0;
+		dpm_free(ptr);
 		return NULL;
 	}
-	if (dpm_obj_lookup(ptr, &obj) != 0) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
+	if (dpm_obj_lookup(ptr, &obj, false) != 0)
+		return dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
 	sc_classify(size, 1, &req);
-	if (req.kind == SC_KIND_TOO_BIG) {
-		rte_errno = E2BIG;
-		return NULL;
-	}
+	if (req.kind == SC_KIND_TOO_BIG)
+		return dpm_alloc_failed(obj.desc->socket_id, E2BIG, size);
 	if (obj.cls == SC_CLASS_HUGE) {
-		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize))
+		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize)) {
+			if (dpm_watch)
+				dpm_watch_resize(ptr, obj.usable);
 			return ptr;
+		}
 	} else if (req.kind != SC_KIND_HUGE) {
 		if (req.cls == obj.cls)
 			return ptr;
 		if (req.kind == SC_KIND_LARGE && obj.cls >= SC_NBINS &&
-		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls))
+		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls)) {
+			if (dpm_watch)
+				dpm_watch_resize(ptr, obj.usable);
 			return ptr;
+		}
 	}
 	p = dpm_alloc(obj.desc->socket_id, size, 1, false);
 	if (p == NULL)
@@ -493,18 +553,24 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	struct tcache *tc;
 	void *chain = NULL;
 	unsigned int i;
+	size_t total;
 
-	if (n == 0 || ptrs == NULL) {
-		rte_errno = EINVAL;
-		return 0;
-	}
 	if (dpm_ensure_init() != 0)
 		return 0;
+	if (n == 0 || ptrs == NULL) {
+		dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
+		return 0;
+	}
+	/* n objects no socket could ever hold together: fail before taking any */
+	if (__builtin_mul_overflow((size_t)n, size, &total) || total > SC_SIZE_MAX) {
+		dpm_alloc_failed(dpm_caller_socket(), E2BIG, size);
+		return 0;
+	}
 	tc = dpm_tcache_self();
 	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
 		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && size <= SC_SMALL_MAX &&
-	    tcache_alloc_bulk(tc, sc_size2class_lookup(size), ptrs, n) == n)
+	    !dpm_watch && tcache_alloc_bulk(tc, sc_size2class_lookup(size), ptrs, n) == n)
 		return n;
 
 	for (i = 0; i < n; i++) {
@@ -535,8 +601,10 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	void *batch[64];
 	unsigned int k = 0, i;
 
-	if (ptrs == NULL)
+	if (ptrs == NULL || n == 0)
 		return;
+	if (!dpm_query_ready())
+		return;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (dpm_tcache_self() != NULL ||
 	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
@@ -550,7 +618,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 
 		if (ptrs[i] == NULL)
 			continue;
-		if (dpm_obj_lookup(ptrs[i], &obj) != 0) {
+		if (dpm_obj_lookup(ptrs[i], &obj, true) != 0) {
 			rte_errno = EINVAL;
 			continue;
 		}
@@ -558,6 +626,8 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 			dpm_obj_free(ptrs[i], &obj);
 			continue;
 		}
+		if (dpm_watch)
+			dpm_watch_free(ptrs[i], obj.usable);
 		batch[k++] = ptrs[i];
 		if (k == RTE_DIM(batch)) {
 			tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED);
@@ -578,7 +648,7 @@ size_t dpm_usable_size(const void *ptr)
 
 	if (!dpm_query_ready() || ptr == NULL)
 		return 0;
-	if (dpm_obj_lookup(ptr, &obj) != 0) {
+	if (dpm_obj_lookup(ptr, &obj, false) != 0) {
 		rte_errno = EINVAL;
 		return 0;
 	}

@@ -26,6 +26,15 @@
  * Thread safety: unless a function says otherwise, any lcore, any thread
  * registered with rte_thread_register(), and any plain pthread may call it
  * at any time, concurrently with every other function except dpm_fini().
+ *
+ * Processes: dpmalloc serves the primary process only. In a secondary
+ * process (--proc-type=secondary) every call fails with rte_errno =
+ * ENOTSUP.
+ *
+ * ABI: the functions marked __dpm_experimental may still change; calling
+ * them warns unless ALLOW_EXPERIMENTAL_API is defined (as with DPDK's
+ * __rte_experimental). The others are stable for the life of the SONAME
+ * (libdpmalloc.so.1).
  */
 
 #include <stdbool.h>
@@ -44,8 +53,53 @@
 extern "C" {
 #endif
 
+/**
+ * Marks an API that is not yet stable (the EXPERIMENTAL version node of
+ * libdpmalloc.so): using it warns unless ALLOW_EXPERIMENTAL_API is defined
+ * before including this header, as DPDK's __rte_experimental does.
+ */
+#ifdef ALLOW_EXPERIMENTAL_API
+#define __dpm_experimental
+#else
+#define __dpm_experimental \
+	__attribute__((deprecated("dpmalloc experimental API: define ALLOW_EXPERIMENTAL_API")))
+#endif
+
+/** @cond DPM_INTERNAL */
+/*
+ * Allocation attributes: the compiler knows that the result aliases
+ * nothing (malloc), how large (alloc_size) and how aligned (alloc_align)
+ * it is, for object-size checks (_FORTIFY_SOURCE, -Warray-bounds) and
+ * optimisation; gcc >= 11 also pairs allocators with their deallocators
+ * (-Wmismatched-dealloc: free() of dpmalloc memory, dpm_free() of
+ * malloc()'s). gcc ignores the pairing on inline functions, so it does not
+ * cover the inline dpm_malloc() and dpm_free() this header maps the calls
+ * to (compile with DPM_NO_INLINE to have them checked too).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define __dpm_dealloc \
+	__attribute__((malloc(dpm_free, 1), malloc(dpm_free_sized, 1)))
+#else
+#define __dpm_dealloc
+#endif
+#define __dpm_malloc(size_arg) \
+	__attribute__((malloc, alloc_size(size_arg), warn_unused_result)) __dpm_dealloc
+#define __dpm_malloc2(n_arg, size_arg) \
+	__attribute__((malloc, alloc_size(n_arg, size_arg), warn_unused_result)) __dpm_dealloc
+#define __dpm_malloc_aligned(align_arg, size_arg) \
+	__attribute__((malloc, alloc_size(size_arg), alloc_align(align_arg), \
+		       warn_unused_result)) __dpm_dealloc
+/** @endcond */
+
 /* The library is built with hidden visibility; these are its exports. */
 #pragma GCC visibility push(default)
+
+/** @cond DPM_INTERNAL */
+/* Deallocators named by the allocation attributes, declared before them. */
+void dpm_free(void *ptr);
+void dpm_free_sized(void *ptr, size_t size);
+void *dpm_realloc(void *ptr, size_t size) __attribute__((alloc_size(2)));
+/** @endcond */
 
 /** Version of this header, major * 10000 + minor * 100 + patch. */
 #define DPM_VERSION 100
@@ -97,8 +151,16 @@ struct dpm_config {
 	 */
 	size_t socket_limit[RTE_MAX_NUMA_NODES];
 	/**
-	 * Spans completely free for this many milliseconds are given back to
-	 * DPDK from a slow path; 0 keeps them until dpm_trim().
+	 * Idle memory goes back to DPDK after this many milliseconds, without
+	 * any call: an EAL alarm (rte_eal_alarm_set(), on EAL's interrupt
+	 * thread, never an lcore) runs every span_decay_ms / 10 (1 to 250 ms)
+	 * and gives back each arena's spare chunk once it has been empty this
+	 * long, then every span completely free this long
+	 * (rte_memzone_free()); it also returns transfer-cache objects nobody
+	 * took since its last visit to their runs. Objects in an lcore's
+	 * tcache stay until that lcore flushes (dpm_tcache_flush(), or its GC
+	 * steps while it runs). 0 turns decay off: free spans stay until
+	 * dpm_trim(). dpm_fini() cancels the alarm. Default 5000.
 	 */
 	uint64_t span_decay_ms;
 	/** Enable the per-lcore thread caches. */
@@ -113,7 +175,8 @@ struct dpm_config {
 	/**
 	 * Socket for threads that are not lcores when they pass SOCKET_ID_ANY;
 	 * SOCKET_ID_ANY (the default) means the lowest socket id EAL reports
-	 * (or 0 with simulated sockets).
+	 * (or 0 with simulated sockets). Any other value must be a socket
+	 * dpmalloc knows, or dpm_init() fails with EINVAL.
 	 */
 	int non_lcore_socket;
 };
@@ -122,7 +185,8 @@ struct dpm_config {
  * Fill a configuration with the defaults.
  *
  * @param cfg
- *   The configuration to fill; must not be NULL.
+ *   The configuration to fill. NULL is refused: nothing is written,
+ *   rte_errno is set to EINVAL and an error is logged.
  */
 void dpm_config_defaults(struct dpm_config *cfg);
 
@@ -151,13 +215,22 @@ int dpm_init(const struct dpm_config *cfg);
  * Shut dpmalloc down and release every memzone it reserved.
  *
  * Every pointer it handed out becomes invalid. Must be called when no
- * other thread is using dpmalloc. The library may be initialised again
- * afterwards.
+ * other thread is using dpmalloc. The decay alarm (see
+ * dpm_config.span_decay_ms) is cancelled first: once dpm_fini() returns,
+ * it does not run again. Call it before rte_eal_cleanup(). The library
+ * may be initialised again afterwards.
  */
 void dpm_fini(void);
 
 /**
  * Allocate size bytes on the calling lcore's socket.
+ *
+ * Every size up to 2^46 bytes is served when memory allows: sizes up to
+ * the largest size class (dpm_class_size(dpm_class_count() - 1)) get a
+ * class, bigger ones whole chunks. Each failure is counted by cause in the
+ * socket's statistics (dpm_socket_stats.failed_enomem, failed_e2big,
+ * failed_einval); a socket's first ENOMEM is logged at NOTICE level with
+ * what the socket holds.
  *
  * @param size
  *   Bytes to allocate. 0 returns a unique minimal object.
@@ -165,55 +238,83 @@ void dpm_fini(void);
  *   A pointer aligned to at least 16 bytes (to the size class's natural
  *   alignment), or NULL with rte_errno set:
  *   - ENOMEM: the socket is exhausted (and the policy is strict).
- *   - E2BIG: size is too large to ever be satisfied.
+ *   - E2BIG: size is above 2^46 bytes, more than any socket could hold.
  *   - E_RTE_NO_CONFIG: rte_eal_init() has not run.
  */
-void *dpm_malloc(size_t size);
+void *dpm_malloc(size_t size) __dpm_malloc(1);
 
 /**
  * Like dpm_malloc(), and the memory is zeroed.
+ *
+ * @param size
+ *   Bytes to allocate. 0 returns a unique minimal object.
+ * @return
+ *   As dpm_malloc().
  */
-void *dpm_zmalloc(size_t size);
+void *dpm_zmalloc(size_t size) __dpm_malloc(1);
 
 /**
  * Allocate an array of n elements of size bytes each, zeroed.
  *
+ * @param n
+ *   Number of elements.
+ * @param size
+ *   Bytes per element.
  * @return
  *   As dpm_malloc(); NULL with rte_errno = E2BIG when n * size overflows.
  */
-void *dpm_calloc(size_t n, size_t size);
+void *dpm_calloc(size_t n, size_t size) __dpm_malloc2(1, 2);
 
 /**
  * Change the size of an allocation, keeping its contents up to the
  * smaller of the two sizes.
  *
- * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr and
- * returns NULL with rte_errno = 0. The object stays in place when its size
- * class does not change, or when a large object can grow or shrink into
- * neighbouring pages. The new object is on the socket of the old one.
+ * realloc(NULL, size) is dpm_malloc(size). realloc(ptr, 0) frees ptr as
+ * dpm_free() does and returns NULL, with rte_errno = 0 when ptr was freed
+ * and EINVAL when the free was refused (a pointer dpmalloc does not own, an
+ * interior pointer, a double free). The object stays in place when its
+ * size class does not change, or when a large object can grow or shrink
+ * into neighbouring pages. The new object is on the socket of the old one.
  *
+ * @param ptr
+ *   An object of dpmalloc's, or NULL.
+ * @param size
+ *   The new size in bytes.
  * @return
  *   The (possibly moved) object, or NULL with rte_errno set, in which case
- *   ptr is untouched: ENOMEM, E2BIG, or EINVAL for a pointer dpmalloc does
- *   not own.
+ *   ptr is untouched: ENOMEM, E2BIG, EINVAL for a pointer that is not a
+ *   live object of dpmalloc's, or E_RTE_NO_CONFIG before rte_eal_init()
+ *   (for any ptr but NULL, and size 0 included).
  */
-void *dpm_realloc(void *ptr, size_t size);
+void *dpm_realloc(void *ptr, size_t size)
+	__attribute__((alloc_size(2), warn_unused_result));
 
 /**
  * Allocate size bytes aligned to align.
  *
+ * The object gets the smallest size class whose objects all have the
+ * alignment (up to 4 KiB, classes have the alignment of their size's
+ * lowest set bit; large classes are page-aligned); above a page, a large
+ * run cut to the alignment when it fits a chunk; else whole chunks
+ * aligned to max(align, chunk). size 0 gives a minimal object at any
+ * alignment.
+ *
  * @param align
  *   A power of two. Any power of two up to the chunk size (and beyond, for
  *   huge objects) is accepted.
+ * @param size
+ *   Bytes to allocate.
  * @return
  *   As dpm_malloc(); NULL with rte_errno = EINVAL when align is not a power
- *   of two.
+ *   of two, E2BIG when it is above 2^46.
  */
-void *dpm_aligned_alloc(size_t align, size_t size);
+void *dpm_aligned_alloc(size_t align, size_t size) __dpm_malloc_aligned(1, 2);
 
 /**
  * Allocate size bytes on a given socket.
  *
+ * @param size
+ *   Bytes to allocate. 0 returns a unique minimal object.
  * @param socket_id
  *   The DPDK socket id, or SOCKET_ID_ANY for the caller's socket: for an
  *   lcore, dpm_config.lcore_socket(lcore) when set, else
@@ -222,22 +323,59 @@ void *dpm_aligned_alloc(size_t align, size_t size);
  * @return
  *   As dpm_malloc(); EINVAL for a socket id dpmalloc does not know.
  */
-void *dpm_malloc_socket(size_t size, int socket_id);
+void *dpm_malloc_socket(size_t size, int socket_id) __dpm_malloc(1);
 
-/** Like dpm_malloc_socket(), and the memory is zeroed. */
-void *dpm_zmalloc_socket(size_t size, int socket_id);
+/**
+ * Like dpm_malloc_socket(), and the memory is zeroed.
+ *
+ * @param size
+ *   Bytes to allocate.
+ * @param socket_id
+ *   As dpm_malloc_socket().
+ * @return
+ *   As dpm_malloc_socket().
+ */
+void *dpm_zmalloc_socket(size_t size, int socket_id) __dpm_malloc(1);
 
-/** Like dpm_aligned_alloc(), on the given socket (see dpm_malloc_socket()). */
-void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id);
+/**
+ * Like dpm_aligned_alloc(), on the given socket.
+ *
+ * @param align
+ *   A power of two, as dpm_aligned_alloc().
+ * @param size
+ *   Bytes to allocate.
+ * @param socket_id
+ *   As dpm_malloc_socket().
+ * @return
+ *   As dpm_aligned_alloc() and dpm_malloc_socket().
+ */
+void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id)
+	__dpm_malloc_aligned(1, 2);
 
 /**
  * Free an object. NULL is a no-op.
  *
  * The object returns to the socket it came from, whichever lcore frees it.
  * A pointer dpmalloc does not own, or an interior pointer, is refused: an
- * error is logged and nothing changes. A double free is detected on the
- * arena path; objects parked in a tcache are checked only in builds with
- * debug checks.
+ * error is logged, rte_errno is set to EINVAL and nothing changes.
+ *
+ * A double free never corrupts the allocator, in any build type: wherever
+ * a freed object reaches metadata (the locked path of a thread that is
+ * not an lcore, a tcache flush, a transfer-cache drain, a large run), an
+ * object that is not live is refused, logged and counted in
+ * dpm_socket_stats.double_frees (with rte_errno = EINVAL when the caller
+ * is the one refused). On an lcore the cached push does not search the
+ * tcache: dpm_free(p); dpm_free(p) caches p twice, so until that tcache is
+ * flushed the next two allocations of the class may both return p (as
+ * with jemalloc and tcmalloc); the copy left over is refused and counted
+ * when it goes back. Builds with -Ddebug_checks=true search the tcache and
+ * refuse the second free at once. A huge object leaves dpmalloc's radix
+ * tree when it is freed: a second free is refused as a pointer dpmalloc
+ * does not own (logged, EINVAL, not counted).
+ * An inline function: the cache-hit half runs in the caller.
+ *
+ * @param ptr
+ *   The object, or NULL.
  */
 void dpm_free(void *ptr);
 
@@ -250,6 +388,11 @@ void dpm_free(void *ptr);
  * and a foreign or interior pointer is refused the same way. size should
  * be the size passed when ptr was allocated (or any size with the same
  * class); another size takes dpm_free()'s path. NULL is a no-op.
+ *
+ * @param ptr
+ *   The object, or NULL.
+ * @param size
+ *   The size it was allocated with.
  */
 void dpm_free_sized(void *ptr, size_t size);
 
@@ -258,20 +401,39 @@ void dpm_free_sized(void *ptr, size_t size);
  *
  * All or nothing: either all n pointers are written to ptrs, or none.
  *
+ * @param ptrs
+ *   Array of at least n entries that receives the objects.
+ * @param n
+ *   Number of objects.
+ * @param size
+ *   Bytes per object.
  * @return
- *   n on success; 0 with rte_errno set (as dpm_malloc()) on failure, or
- *   when n is 0.
+ *   n on success; 0 with rte_errno set on failure: as dpm_malloc(); EINVAL
+ *   when n is 0 or ptrs is NULL; E2BIG when n objects of size bytes
+ *   could never be held together (nothing is allocated then).
  */
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size);
 
 /**
- * Free n objects, each as dpm_free(). NULL entries are skipped.
+ * Free n objects, each as dpm_free(). NULL entries are skipped; ptrs NULL
+ * or n 0 is a no-op.
+ *
+ * Each refused pointer is refused as dpm_free() refuses it (logged,
+ * nothing changes) and leaves rte_errno = EINVAL; the others are freed.
+ * Before rte_eal_init() nothing is freed and rte_errno is E_RTE_NO_CONFIG.
+ *
+ * @param ptrs
+ *   Array of n objects (or NULL entries).
+ * @param n
+ *   Number of entries.
  */
 void dpm_free_bulk(void **ptrs, unsigned int n);
 
 /**
  * Bytes usable in an object (at least the size asked for).
  *
+ * @param ptr
+ *   The object.
  * @return
  *   The usable size; 0 for NULL or for a pointer dpmalloc does not own
  *   (with rte_errno = EINVAL for the latter).
@@ -282,6 +444,8 @@ size_t dpm_usable_size(const void *ptr);
  * Tell whether ptr is the start of a live-or-cached object of dpmalloc's,
  * or lies inside memory dpmalloc manages.
  *
+ * @param ptr
+ *   Any pointer.
  * @return
  *   true if ptr points into a chunk dpmalloc owns.
  */
@@ -290,6 +454,8 @@ bool dpm_owns(const void *ptr);
 /**
  * The socket an object's memory belongs to.
  *
+ * @param ptr
+ *   The object.
  * @return
  *   The socket id; -1 with rte_errno = EINVAL for a foreign pointer.
  */
@@ -298,6 +464,8 @@ int dpm_socket_of(const void *ptr);
 /**
  * IO address of an object, for handing it to hardware.
  *
+ * @param ptr
+ *   The object, or any address inside it.
  * @return
  *   The IOVA; RTE_BAD_IOVA with rte_errno = EINVAL for a foreign pointer,
  *   or when the memory has no IOVA (DPM_ZONE_ANON).
@@ -318,6 +486,8 @@ size_t dpm_trim(void);
 /**
  * Like dpm_trim() for one socket.
  *
+ * @param socket_id
+ *   The DPDK socket id.
  * @return
  *   Bytes given back; 0 with rte_errno = EINVAL for an unknown socket.
  */
@@ -347,16 +517,38 @@ struct dpm_socket_stats {
 	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets (plain pthreads have no socket and are not counted) */
 	uint64_t fallback_in;     /**< allocations asked of another socket, served here */
 	uint64_t enomem;          /**< allocations this socket could not serve (under DPM_EXHAUST_FALLBACK another socket may then have served them) */
+	uint64_t double_frees;    /**< frees of this socket's memory refused because the object was not live: double frees (see dpm_free()) */
+	/**
+	 * Allocations asked of this socket that returned NULL (or 0 from
+	 * dpm_malloc_bulk()) with rte_errno = ENOMEM. The first one of a
+	 * socket is logged at NOTICE level with what the socket holds.
+	 */
+	uint64_t failed_enomem;
+	/** Allocations that returned NULL with rte_errno = E2BIG (a size no
+	 * socket could ever hold, or an overflowing dpm_calloc()). */
+	uint64_t failed_e2big;
+	/**
+	 * Allocations that returned NULL with rte_errno = EINVAL (an
+	 * alignment that is not a power of two, an unknown socket id, a
+	 * pointer dpm_realloc() does not own, an empty dpm_malloc_bulk()).
+	 * Counted on the caller's socket where the argument names none.
+	 */
+	uint64_t failed_einval;
 };
 
 /**
  * Read a socket's statistics. Any thread (telemetry threads included).
  *
+ * @param socket_id
+ *   The DPDK socket id.
+ * @param out
+ *   Where to write them.
  * @return
  *   0, or -1 with rte_errno = EINVAL for an unknown socket, ENODEV before
  *   the library is initialised (statistics never initialise it) or after
  *   dpm_fini(), E_RTE_NO_CONFIG before rte_eal_init().
  */
+__dpm_experimental
 int dpm_stats_socket(int socket_id, struct dpm_socket_stats *out);
 
 /** Per size class statistics of one socket. */
@@ -368,25 +560,46 @@ struct dpm_class_stats {
 	uint64_t curruns;     /**< runs of this class now (small classes) */
 };
 
-/** Number of size classes below huge (small and large). Fixed at build
- * time; answers at any time, even before rte_eal_init(). */
+/**
+ * Number of size classes below huge (small and large). Fixed at build
+ * time; answers at any time, even before rte_eal_init().
+ *
+ * @return
+ *   The number of classes; class ids run from 0 to that minus 1.
+ */
+__dpm_experimental
 unsigned int dpm_class_count(void);
 
-/** Size of class cls in bytes, or 0 past the last class (any time). */
+/**
+ * Size of a class. Any time, even before rte_eal_init().
+ *
+ * @param cls
+ *   The class id.
+ * @return
+ *   Its size in bytes, or 0 past the last class.
+ */
+__dpm_experimental
 size_t dpm_class_size(unsigned int cls);
 
 /**
  * Read one class's statistics on one socket. Any thread.
  *
+ * @param socket_id
+ *   The DPDK socket id.
+ * @param cls
+ *   The class id (below dpm_class_count()).
+ * @param out
+ *   Where to write them.
  * @return
  *   0, or -1 with rte_errno = EINVAL, or ENODEV / E_RTE_NO_CONFIG as
  *   dpm_stats_socket().
  */
+__dpm_experimental
 int dpm_stats_class(int socket_id, unsigned int cls, struct dpm_class_stats *out);
 
 /** Per-lcore statistics (written by the lcore only, read relaxed). */
 struct dpm_lcore_stats {
-	unsigned int lcore_id;
+	unsigned int lcore_id;      /**< the lcore id asked for */
 	int socket_id;              /**< the lcore's socket as dpmalloc sees it */
 	uint64_t nmalloc;           /**< allocations served by this lcore's tcache (small classes and large ones up to tcache_max_size; others go to arenas uncounted here) */
 	uint64_t nfree;             /**< frees taken by this lcore's tcache (same classes) */
@@ -398,30 +611,58 @@ struct dpm_lcore_stats {
 };
 
 /**
- * Read one lcore's statistics.
+ * Read one lcore's statistics. Any thread.
  *
+ * @param lcore_id
+ *   The lcore id.
+ * @param out
+ *   Where to write them.
  * @return
  *   0, or -1 with rte_errno = EINVAL (lcore id out of range), ENOENT
  *   (the lcore has never called dpmalloc), or ENODEV / E_RTE_NO_CONFIG as
  *   dpm_stats_socket().
  */
+__dpm_experimental
 int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
 
 /**
  * Count of cross-socket frees from lcores of socket from to memory of
- * socket to (both DPDK socket ids).
+ * socket to. Any thread. Frees are counted as the batches that carry them
+ * leave the freeing lcore's cache.
+ *
+ * @param from
+ *   DPDK socket id of the freeing lcores.
+ * @param to
+ *   DPDK socket id of the memory.
+ * @return
+ *   The count; 0 with rte_errno = EINVAL for an id outside
+ *   [0, RTE_MAX_NUMA_NODES).
  */
+__dpm_experimental
 uint64_t dpm_stats_cross_socket(int from, int to);
 
 /**
  * Count of allocations asked of socket from and served by socket to under
- * DPM_EXHAUST_FALLBACK (both DPDK socket ids).
+ * DPM_EXHAUST_FALLBACK. Any thread.
+ *
+ * @param from
+ *   DPDK socket id asked for.
+ * @param to
+ *   DPDK socket id that served.
+ * @return
+ *   The count; 0 with rte_errno = EINVAL for an id outside
+ *   [0, RTE_MAX_NUMA_NODES).
  */
+__dpm_experimental
 uint64_t dpm_stats_fallback(int from, int to);
 
 /**
- * Number of memzones dpmalloc holds now (all sockets).
+ * Number of memzones dpmalloc holds now (all sockets). Any thread.
+ *
+ * @return
+ *   The number of memzones (spans and metadata blocks).
  */
+__dpm_experimental
 unsigned int dpm_memzone_count(void);
 
 /**
@@ -429,6 +670,8 @@ unsigned int dpm_memzone_count(void);
  * in query mode: nothing moves). Any thread; a system call, not for fast
  * paths.
  *
+ * @param ptr
+ *   An address inside an object of dpmalloc's.
  * @return
  *   The node id, or -1 with rte_errno set:
  *   - EINVAL: ptr is not dpmalloc's.
@@ -437,6 +680,7 @@ unsigned int dpm_memzone_count(void);
  *   - ENOENT: the page has never been touched, so it has no node yet.
  *   - ENODEV / E_RTE_NO_CONFIG: as dpm_stats_socket().
  */
+__dpm_experimental
 int dpm_numa_node_of(const void *ptr);
 
 /**
@@ -445,6 +689,8 @@ int dpm_numa_node_of(const void *ptr);
  * out). Mismatches are logged. Any thread; slow (one system call per
  * chunk).
  *
+ * @param socket_id
+ *   The DPDK socket id.
  * @param mismatched
  *   Where to store the number of chunks found on another node, or NULL.
  * @return
@@ -452,6 +698,7 @@ int dpm_numa_node_of(const void *ptr);
  *   socket), ENOTSUP (the kernel cannot tell, or DPM_ZONE_ANON), or
  *   ENODEV / E_RTE_NO_CONFIG as dpm_stats_socket().
  */
+__dpm_experimental
 int dpm_placement_check_socket(int socket_id, unsigned int *mismatched);
 
 /* ------------------------------------------------------------------------
@@ -470,8 +717,9 @@ int dpm_placement_check_socket(int socket_id, unsigned int *mismatched);
  * dpm_free_sized always gives the exported function.
  */
 
-/** @internal The slow halves the inline functions call. */
-void *dpm_malloc_hard(size_t size);
+/** @cond DPM_INTERNAL */
+/* The slow halves the inline functions call. */
+void *dpm_malloc_hard(size_t size) __dpm_malloc(1);
 void dpm_free_hard(void *ptr);
 
 #pragma GCC visibility pop
@@ -479,10 +727,13 @@ void dpm_free_hard(void *ptr);
 /** @internal dpm_malloc(): a cache hit inline, the rest out of line. */
 static __rte_always_inline void *
 dpm_malloc_inline(size_t size)
+	__attribute__((malloc, alloc_size(1), warn_unused_result));
+static __rte_always_inline void *
+dpm_malloc_inline(size_t size)
 {
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
-	if (likely(size <= DPM_FP_SMALL_MAX)) {
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_FP_WATCH)) {
 		void *p = dpm_fp_pop(&tc->bins[dpm_fp_class(size)]);
 
 		if (likely(p != NULL)) {
@@ -507,7 +758,7 @@ dpm_free_inline(void *ptr)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
-	if (likely(!DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+	if (likely(!DPM_DEBUG_CHECKS && !DPM_FP_WATCH && dpm_fp_arena_chunk(ptr))) {
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
@@ -529,7 +780,8 @@ dpm_free_sized_inline(void *ptr, size_t size)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;
-	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && dpm_fp_arena_chunk(ptr))) {
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH &&
+		   dpm_fp_arena_chunk(ptr))) {
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		unsigned int cls = dpm_fp_class(size);
 		uint32_t bits = dpm_fp_map_bits(ptr);
@@ -547,7 +799,13 @@ dpm_free_sized_inline(void *ptr, size_t size)
 #define dpm_malloc(size) dpm_malloc_inline(size)
 #define dpm_free(ptr) dpm_free_inline(ptr)
 #define dpm_free_sized(ptr, size) dpm_free_sized_inline(ptr, size)
+
+/* The fast-path layout this program is compiled against: the library must
+ * be the one that exports it (see DPM_FP_LAYOUT_VERSION in dpm_fp.h), or
+ * the program does not link, nor load. Costs a pointer per object file. */
+static const uint32_t *const dpm_fp_layout_ref __attribute__((used)) = &DPM_FP_LAYOUT_SYM;
 #endif
+/** @endcond */
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
  * the API layer (dpmalloc.c), above the allocator's modules.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "arena.h"
 #include "base.h"
 #include "chunk.h"
+#include "decay.h"
 #include "dpm_private.h"
 #include "dpm_state.h"
 #include "rtree.h"
@@ -41,6 +43,11 @@ static void *dpm_lcore_cb_handle;
 
 void dpm_config_defaults(struct dpm_config *cfg)
 {
+	if (cfg == NULL) {
+		DPM_LOG(ERR, "dpm_config_defaults(NULL)");
+		rte_errno = EINVAL;
+		return;
+	}
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->first_span_size = (size_t)2 << 20;
 	cfg->max_span_size = (size_t)1 << 30;
@@ -111,6 +118,19 @@ static unsigned int dpm_arena_count(int socket_id)
 	return RTE_MAX(n, 1u);
 }
 
+/*
+ * Clear the state but its ready flag: other threads load that atomically at
+ * any time (an unsynchronised memset over it would race them), and it is
+ * only ever written with atomic stores under dpm_init_lock.
+ */
+static_assert(offsetof(struct dpm_state, ready) == 0, "ready leads struct dpm_state");
+static void dpm_state_clear(void)
+{
+	size_t off = sizeof(dpm_state.ready);
+
+	memset((char *)&dpm_state + off, 0, sizeof(dpm_state) - off);
+}
+
 static int dpm_init_locked(const struct dpm_config *cfg)
 {
 	struct chunk_config chunk_config;
@@ -125,10 +145,12 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 		DPM_LOG(ERR, "invalid configuration");
 		return rc;
 	}
-	memset(&dpm_state, 0, sizeof(dpm_state));
+	dpm_state_clear();
 	dpm_state.cfg = *cfg;
 	zone_select(cfg->zone_source == DPM_ZONE_ANON ? &zone_anon_ops : &zone_memzone_ops);
-	arena_boot();
+	/* Geometry and class tables were built when the library loaded
+	 * (arena_boot_early) and are never rewritten: lcores' inline paths
+	 * read them at any time. */
 	chunk_config.first_span_size = cfg->first_span_size;
 	chunk_config.max_span_size = cfg->max_span_size;
 	chunk_config.span_decay_ms = cfg->span_decay_ms;
@@ -152,8 +174,14 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 			dpm_state.default_socket = s;
 	if (dpm_state.default_socket < 0)
 		return -ENODEV;
-	if (dpm_socket_valid(cfg->non_lcore_socket))
+	if (cfg->non_lcore_socket != SOCKET_ID_ANY) {
+		if (!dpm_socket_valid(cfg->non_lcore_socket)) {
+			DPM_LOG(ERR, "invalid configuration: non_lcore_socket %d is not a socket",
+				cfg->non_lcore_socket);
+			return -EINVAL;
+		}
 		dpm_state.default_socket = cfg->non_lcore_socket;
+	}
 
 	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		struct dpm_socket *ds = &dpm_state.sockets[s];
@@ -177,6 +205,7 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 	if (dpm_telemetry_register() != 0)
 		DPM_LOG(WARNING, "telemetry commands not registered");
 	__atomic_store_n(&dpm_state.ready, true, __ATOMIC_RELEASE);
+	decay_start(cfg->span_decay_ms);
 	DPM_LOG(INFO, "ready: %s zones, chunk %zu KiB, %u classes, tcache %u classes",
 		zone_source->name, DPM_CHUNK >> 10, sc_nclasses, tcache_nbins());
 	return 0;
@@ -186,6 +215,9 @@ nomem:
 	rtree_reset();
 	return -ENOMEM;
 }
+
+/* The fast-path layout this library was built with (see dpm_fp.h). */
+const uint32_t DPM_FP_LAYOUT_SYM = DPM_FP_LAYOUT_VERSION;
 
 bool dpm_refuse_secondary(void)
 {
@@ -239,6 +271,8 @@ void dpm_fini(void)
 		pthread_mutex_unlock(&dpm_init_lock);
 		return;
 	}
+	/* First: once this returns, the decay alarm neither runs nor comes. */
+	decay_stop();
 	if (dpm_lcore_cb_handle != NULL)
 		rte_lcore_callback_unregister(dpm_lcore_cb_handle);
 	dpm_lcore_cb_handle = NULL;
@@ -249,7 +283,7 @@ void dpm_fini(void)
 	rtree_reset();
 	chunk_fini();
 	base_fini();
-	memset(&dpm_state, 0, sizeof(dpm_state));
+	dpm_state_clear();
 	pthread_rwlock_unlock(&dpm_state_lock);
 	pthread_mutex_unlock(&dpm_init_lock);
 }
@@ -265,7 +299,7 @@ struct arena *dpm_arena_choose(int socket_id)
 	struct arena *a;
 
 	if (lcore < RTE_MAX_LCORE) {
-		a = dpm_state.lcore_arena[lcore];
+		a = __atomic_load_n(&dpm_state.lcore_arena[lcore], __ATOMIC_ACQUIRE);
 		if (a == NULL) {
 			/* First call of this lcore: bind it to an arena of its
 			 * socket, round robin. */
@@ -296,7 +330,7 @@ int dpm_caller_socket(void)
 
 	if (lcore >= RTE_MAX_LCORE)
 		return dpm_state.default_socket;
-	if (dpm_state.lcore_arena[lcore] != NULL)
+	if (__atomic_load_n(&dpm_state.lcore_arena[lcore], __ATOMIC_ACQUIRE) != NULL)
 		return dpm_state.lcore_socket[lcore];
 	return dpm_lcore_socket(lcore);
 }

@@ -9,7 +9,11 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <rte_malloc.h>
 
 #include "base.h"
 #include "chunk.h"
@@ -17,6 +21,7 @@
 #include "huge.h"
 #include "placement.h"
 #include "tcache.h"
+#include "zone.h"
 
 /*
  * Statistics never initialise the library (a telemetry poll must not bring
@@ -26,7 +31,7 @@
 static bool stats_begin(void)
 {
 	pthread_rwlock_rdlock(&dpm_state_lock);
-	if (likely(dpm_state.ready))
+	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
 	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
@@ -102,6 +107,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 	}
 	for (unsigned int i = 0; i < ds->narenas; i++) {
 		huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
+		out->double_frees += arena_double_frees(ds->arenas[i]);
 		/* an arena's spare chunk is empty: held, not used */
 		out->chunks_used -= arena_spare_chunks(ds->arenas[i]);
 	}
@@ -115,6 +121,9 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 								__ATOMIC_RELAXED);
 	out->fallback_in = __atomic_load_n(&ds->fallback_in, __ATOMIC_RELAXED);
 	out->enomem = __atomic_load_n(&ds->enomem, __ATOMIC_RELAXED);
+	out->failed_enomem = __atomic_load_n(&ds->failed_enomem, __ATOMIC_RELAXED);
+	out->failed_e2big = __atomic_load_n(&ds->failed_e2big, __ATOMIC_RELAXED);
+	out->failed_einval = __atomic_load_n(&ds->failed_einval, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -158,15 +167,21 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 
 uint64_t dpm_stats_cross_socket(int from, int to)
 {
-	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES) {
+		DPM_LOG(DEBUG, "socket ids %d, %d out of range", from, to);
+		rte_errno = EINVAL;
 		return 0;
+	}
 	return __atomic_load_n(&tcache_cross[from][to], __ATOMIC_RELAXED);
 }
 
 uint64_t dpm_stats_fallback(int from, int to)
 {
-	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES)
+	if (from < 0 || from >= RTE_MAX_NUMA_NODES || to < 0 || to >= RTE_MAX_NUMA_NODES) {
+		DPM_LOG(DEBUG, "socket ids %d, %d out of range", from, to);
+		rte_errno = EINVAL;
 		return 0;
+	}
 	return __atomic_load_n(&dpm_state.fallback[from][to], __ATOMIC_RELAXED);
 }
 
@@ -225,6 +240,67 @@ static int dpm_placement_check_socket_locked(int socket_id, unsigned int *mismat
 	if (mismatched != NULL)
 		*mismatched = w.mismatched;
 	return (int)w.checked;
+}
+
+/*
+ * The first ENOMEM of a socket says, once, what the socket holds, so that a
+ * user can tell a leak (much allocated) from fragmentation (much reserved,
+ * little allocated) from a limit (DPDK's heap, the socket limit, or
+ * RTE_MAX_MEMZONE). Later ones are counted only.
+ */
+static void dpm_log_first_enomem(int socket_id, size_t size)
+{
+	struct dpm_socket_stats st;
+	struct rte_malloc_socket_stats heap;
+	size_t limit = dpm_state.cfg.socket_limit[socket_id];
+	char heap_text[96] = "", limit_text[32] = "none";
+
+	if (dpm_stats_socket_locked(socket_id, &st) != 0)
+		return;
+	if (limit != 0)
+		snprintf(limit_text, sizeof(limit_text), "%zu MiB", limit >> 20);
+	if (dpm_state.cfg.zone_source == DPM_ZONE_MEMZONE &&
+	    rte_malloc_get_socket_stats(socket_id, &heap) == 0)
+		snprintf(heap_text, sizeof(heap_text), "; DPDK heap of the socket: %zu of %zu MiB free",
+			 heap.heap_freesz_bytes >> 20, heap.heap_totalsz_bytes >> 20);
+	DPM_LOG(NOTICE, "socket %d: out of memory for %zu bytes (first time; later ones are only "
+		"counted): it holds %" PRIu64 " MiB in %" PRIu64 " spans (%" PRIu64 " MiB of them "
+		"completely free), %" PRIu64 " chunks in use, %" PRIu64 " MiB in live objects, %"
+		PRIu64 " KiB of metadata; limit %s; memzones %u of %u in use, %u of them "
+		"dpmalloc's%s",
+		socket_id, size, st.bytes_reserved >> 20, st.spans, st.bytes_retained >> 20,
+		st.chunks_used, st.bytes_allocated >> 20, st.bytes_metadata >> 10,
+		limit_text, zone_memzones_in_use(), zone_memzones_max(),
+		dpm_memzone_count(), heap_text);
+}
+
+void *dpm_alloc_failed(int socket_id, int err, size_t size)
+{
+	struct dpm_socket *ds;
+
+	if (!__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE) || !dpm_socket_valid(socket_id)) {
+		rte_errno = err;
+		return NULL;
+	}
+	ds = &dpm_state.sockets[socket_id];
+	switch (err) {
+	case ENOMEM:
+		__atomic_fetch_add(&ds->failed_enomem, 1, __ATOMIC_RELAXED);
+		if (!__atomic_exchange_n(&ds->enomem_logged, true, __ATOMIC_RELAXED))
+			dpm_log_first_enomem(socket_id, size);
+		else
+			DPM_LOG(DEBUG, "socket %d: out of memory for %zu bytes", socket_id, size);
+		break;
+	case E2BIG:
+		__atomic_fetch_add(&ds->failed_e2big, 1, __ATOMIC_RELAXED);
+		DPM_LOG(DEBUG, "socket %d: %zu bytes can never be served", socket_id, size);
+		break;
+	default:
+		__atomic_fetch_add(&ds->failed_einval, 1, __ATOMIC_RELAXED);
+		break;
+	}
+	rte_errno = err;
+	return NULL;
 }
 
 unsigned int dpm_memzone_count(void)

@@ -10,6 +10,7 @@
 
 #include "base.h"
 #include "chunk.h"
+#include "rtree.h"
 #include "tcache.h"
 
 struct dpm_fp_tcache *dpm_fp_tcache_of[TCACHE_OF_LEN];
@@ -92,12 +93,16 @@ void tcache_boot(bool enable, size_t max_size)
 {
 	unsigned int cls;
 
+	/* Called by dpm_init() before the library is published ready, or
+	 * after dpm_fini(); tcache_large_max alone is read before that (by
+	 * dpm_malloc_hard()), so it is written once, atomically. */
 	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
-	tcache_large_max = 0;
 	tcache_slots_total = 0;
-	if (!enable)
+	if (!enable) {
+		__atomic_store_n(&tcache_large_max, 0, __ATOMIC_RELAXED);
 		return;
+	}
 	for (cls = 0; cls < sc_nclasses && cls < TCACHE_NBINS_MAX; cls++) {
 		size_t size = sc_class2size(cls);
 
@@ -113,7 +118,7 @@ void tcache_boot(bool enable, size_t max_size)
 			tcache_slots_total += tcache_capacity[cls] + 1u;
 	}
 	tcache_nbins_cfg = cls;
-	tcache_large_max = cls > 0 ? sc_class2size(cls - 1) : 0;
+	__atomic_store_n(&tcache_large_max, cls > 0 ? sc_class2size(cls - 1) : 0, __ATOMIC_RELAXED);
 }
 
 unsigned int tcache_nbins(void)
@@ -172,54 +177,98 @@ struct tcache *tcache_create(unsigned int lcore_id, struct arena *a)
  * Returning objects to their arenas, grouped.
  */
 
-/* Class of a live object of an arena chunk (small or large). */
+/*
+ * Class of a cached object, read from metadata the allocator owns: its
+ * chunk must be an arena chunk the radix tree knows, its page that of a
+ * small region or the first page of a large run. Objects enter tcaches
+ * validated, so anything else is a double free whose first copy went back
+ * already (its run, or its chunk, was freed since): SC_NSIZES_MAX then,
+ * counted and logged.
+ */
 static unsigned int tcache_class_of(const void *ptr)
 {
 	struct arena_chunk *chunk = arena_chunk_of(ptr);
-	uint32_t bits = chunk->map[arena_pageind(chunk, ptr)];
+	struct chunk_desc *desc = rtree_lookup(ptr);
+	size_t pageind = arena_pageind(chunk, ptr);
+	uint32_t bits;
 
-	if (PM_STATE(bits) == PM_SMALL)
+	if (desc != &chunk->desc || desc->kind != CHUNK_ARENA || pageind < arena_map_bias) {
+		DPM_LOG(ERR, "double free of %p (its chunk was released): refused", ptr);
+		return SC_NSIZES_MAX;
+	}
+	bits = __atomic_load_n(&chunk->map[pageind], __ATOMIC_RELAXED);
+	if (PM_STATE(bits) == PM_SMALL && PM_BININD(bits) < SC_NBINS)
 		return PM_BININD(bits);
-	return sc_size2class((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
+	if (PM_STATE(bits) == PM_LARGE && PM_COUNT(bits) <= arena_usable_pages)
+		return sc_size2class((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
+	arena_double_free(desc->arena, ptr, "its page holds no live object");
+	return SC_NSIZES_MAX;
 }
 
 /*
- * Return n objects to their arenas. Objects are grouped by (arena, class)
- * so each bin lock is taken once per group: the first object picks the
- * group, matching objects move to the group buffer, others are compacted
- * for the next round. Rounds are as many as groups (usually one or two).
+ * Return n objects to their arenas. Each is validated first (see
+ * tcache_class_of(); a class other than cls is a double free too). Then
+ * objects are grouped by (arena, class) so each bin lock is taken once per
+ * group: the first object picks the group, matching objects move to the
+ * group buffer, others are compacted for the next round. Rounds are as
+ * many as groups (usually one or two). Two copies of one pointer (a double
+ * free) always fall in one group, where the bin or large path refuses the
+ * second under its lock.
  */
-void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
+static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
-	void *group[256];
+	void *group[TCACHE_RETURN_SLICE];
+	uint16_t classes[TCACHE_RETURN_SLICE];
+	unsigned int i, m = 0;
 
+	for (i = 0; i < n; i++) {
+		unsigned int c = tcache_class_of(ptrs[i]);
+
+		if (unlikely(c == SC_NSIZES_MAX))
+			continue;
+		if (unlikely(cls != UINT32_MAX && c != cls)) {
+			arena_double_free(arena_chunk_of(ptrs[i])->desc.arena, ptrs[i],
+					  "its page holds another class now");
+			continue;
+		}
+		classes[m] = (uint16_t)c;
+		ptrs[m++] = ptrs[i];
+	}
+	n = m;
 	while (n > 0) {
 		struct arena *a = arena_chunk_of(ptrs[0])->desc.arena;
-		unsigned int c = cls != UINT32_MAX ? cls : tcache_class_of(ptrs[0]);
-		unsigned int k = 0, rest = 0, i;
+		unsigned int c = classes[0];
+		unsigned int k = 0, rest = 0;
 
 		for (i = 0; i < n; i++) {
 			void *p = ptrs[i];
 
-			if (k < RTE_DIM(group) && arena_chunk_of(p)->desc.arena == a &&
-			    (cls != UINT32_MAX || tcache_class_of(p) == c))
+			if (arena_chunk_of(p)->desc.arena == a && classes[i] == c) {
 				group[k++] = p;
-			else
+			} else {
+				classes[rest] = classes[i];
 				ptrs[rest++] = p;
+			}
 		}
 		if (c < SC_NBINS && how == RETURN_PARK) {
 			arena_bin_flush_batch(a, c, group, k);
 		} else if (c < SC_NBINS) {
 			arena_bin_flush(a, c, group, k, how == RETURN_RUNS_CHECKED);
 		} else {
-			for (i = 0; i < k; i++) {
-				struct arena_chunk *chunk = arena_chunk_of(group[i]);
-
-				arena_dalloc_large(chunk, arena_pageind(chunk, group[i]));
-			}
+			for (i = 0; i < k; i++)
+				arena_dalloc_large(a, arena_chunk_of(group[i]), group[i]);
 		}
 		n = rest;
 	}
+}
+
+void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
+{
+	/* Slices: a later slice is validated after the earlier ones went
+	 * back, through the radix tree, so copies split across slices are
+	 * caught too. */
+	for (unsigned int i = 0; i < n; i += TCACHE_RETURN_SLICE)
+		tcache_return_slice(ptrs + i, RTE_MIN(n - i, (unsigned int)TCACHE_RETURN_SLICE), cls, how);
 }
 
 /* Give back the n oldest objects of a stack (park: see
@@ -372,6 +421,10 @@ void tcache_event_hard(struct tcache *tc)
 {
 	unsigned int cls = tc->gc_next;
 	struct tcache_bin *tb = &tc->bins[cls];
+	/* A GC step runs inside a caller's malloc or free, which must not
+	 * see what the step's own calls (a span given back) leave in
+	 * rte_errno. */
+	int saved_errno = rte_errno;
 
 	tc->gc_ticker = TCACHE_GC_INCR;
 	tc->gc_next = (uint16_t)(cls + 1 < tc->nbins ? cls + 1 : 0);
@@ -397,8 +450,7 @@ void tcache_event_hard(struct tcache *tc)
 	}
 	tcache_gc_large(tc);
 	tcache_remote_flush(tc);
-	arena_decay_spare(tc->arena);
-	chunk_decay_tick(tc->socket_id);
+	rte_errno = saved_errno;
 }
 
 /*

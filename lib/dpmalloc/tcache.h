@@ -240,6 +240,7 @@ enum tcache_return {
 	RETURN_RUNS,           /* straight to the runs */
 	RETURN_RUNS_CHECKED,   /* straight to the runs, refusing parked objects */
 };
+#define TCACHE_RETURN_SLICE 256  /* objects validated and grouped at a time */
 void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how);
 
 #endif /* DPM_TCACHE_H */

@@ -328,6 +328,10 @@ dpm_tel_socket(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "remote_frees_in", st.remote_frees_in);
 	rte_tel_data_add_dict_u64(d, "fallback_in", st.fallback_in);
 	rte_tel_data_add_dict_u64(d, "enomem", st.enomem);
+	rte_tel_data_add_dict_u64(d, "failed_enomem", st.failed_enomem);
+	rte_tel_data_add_dict_u64(d, "failed_e2big", st.failed_e2big);
+	rte_tel_data_add_dict_u64(d, "failed_einval", st.failed_einval);
+	rte_tel_data_add_dict_u64(d, "double_frees", st.double_frees);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <rte_eal.h>
 #include <rte_memzone.h>
+#include <rte_version.h>
 
 #include "dpm_private.h"
 #include "placement.h"
@@ -17,9 +18,36 @@
 
 const struct zone_ops *zone_source = &zone_memzone_ops;
 
+/* Whether running out of memzone slots has been logged since init. */
+static bool zone_max_logged;
+
 void zone_select(const struct zone_ops *ops)
 {
 	zone_source = ops;
+	__atomic_store_n(&zone_max_logged, false, __ATOMIC_RELAXED);
+}
+
+static void zone_count_one(const struct rte_memzone *mz, void *arg)
+{
+	RTE_SET_USED(mz);
+	(*(unsigned int *)arg)++;
+}
+
+unsigned int zone_memzones_in_use(void)
+{
+	unsigned int n = 0;
+
+	rte_memzone_walk(zone_count_one, &n);
+	return n;
+}
+
+unsigned int zone_memzones_max(void)
+{
+#if RTE_VERSION >= RTE_VERSION_NUM(23, 7, 0, 0)
+	return (unsigned int)rte_memzone_max_get();
+#else
+	return RTE_MAX_MEMZONE;
+#endif
 }
 
 /* Memzone names must be unique process-wide and at most 31 characters. */
@@ -48,6 +76,21 @@ static int zone_memzone_reserve(int socket_id, size_t size, size_t align, struct
 
 	zone_make_name(out, socket_id);
 	mz = rte_memzone_reserve_aligned(out->name, zone_size, socket_id, 0, (unsigned int)zone_align);
+	if (mz == NULL && rte_errno == ENOSPC) {
+		/* Every memzone slot is taken: no span of any size can come, and
+		 * only EAL's own line would name the limit. Said once at ERR
+		 * (later ones at DEBUG) so a loop of failures does not flood. */
+		unsigned int used = zone_memzones_in_use(), max = zone_memzones_max();
+
+		if (!__atomic_exchange_n(&zone_max_logged, true, __ATOMIC_RELAXED))
+			DPM_LOG(ERR, "socket %d: no span of %zu MiB: all memzones are in use (%u of "
+				"RTE_MAX_MEMZONE = %u, a DPDK build-time limit shared with rings and "
+				"pools); free some, or raise RTE_MAX_MEMZONE", socket_id, size >> 20,
+				used, max);
+		else
+			DPM_LOG(DEBUG, "socket %d: no span: RTE_MAX_MEMZONE (%u) reached", socket_id, max);
+		return -ENOSPC;
+	}
 	if (mz == NULL)
 		return -(rte_errno != 0 ? rte_errno : ENOMEM);
 	out->raw = (void *)(uintptr_t)mz;

@@ -21,6 +21,8 @@
 
 #include <rte_memory.h>
 
+#include "dpm_fp.h"
+
 #define ZONE_NAME_LEN 32
 
 /* One reservation as the source made it. addr/size is the chunk-aligned
@@ -52,5 +54,20 @@ extern const struct zone_ops zone_anon_ops;
 extern const struct zone_ops *zone_source;
 
 void zone_select(const struct zone_ops *ops);
+
+/* Memzones of the whole process now (rte_memzone_walk()), and how many
+ * there can be (RTE_MAX_MEMZONE, fixed when DPDK was built). */
+unsigned int zone_memzones_in_use(void);
+unsigned int zone_memzones_max(void);
+
+/* Give a span back through the source in use. Watched builds unpoison it
+ * first (its free chunks and pages are poisoned, see dpm_fp.h): the memory
+ * goes back to DPDK or the kernel, whose next user must find it
+ * addressable. */
+static inline int zone_release(struct zone_span *span)
+{
+	DPM_FP_UNPOISON(span->addr, span->size);
+	return zone_source->release(span);
+}
 
 #endif /* DPM_ZONE_H */

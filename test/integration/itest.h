@@ -52,6 +52,9 @@ itest_stats_total(void)
 		sum.remote_frees_in += one.remote_frees_in;
 		sum.fallback_in += one.fallback_in;
 		sum.enomem += one.enomem;
+		sum.failed_enomem += one.failed_enomem;
+		sum.failed_e2big += one.failed_e2big;
+		sum.failed_einval += one.failed_einval;
 	}
 	return sum;
 }

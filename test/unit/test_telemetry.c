@@ -619,6 +619,30 @@ Test(telemetry, concurrent_clients_during_allocation_get_whole_replies,
 	rte_eal_mp_wait_lcore();
 }
 
+Test(telemetry, socket_reply_counts_failed_allocations_by_cause,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	int socket = (int)rte_socket_id();
+	volatile size_t too_big = SIZE_MAX;   /* hidden from alloc_size checks */
+	struct dpm_socket_stats st;
+	char cmd[64];
+	const char *r;
+
+	dpm_free(dpm_malloc(64));
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	cr_assert_null(dpm_malloc(too_big));                  /* E2BIG */
+	cr_assert_null(dpm_calloc(too_big / 2, 3));          /* E2BIG */
+	cr_assert_null(dpm_aligned_alloc(24, 64));           /* EINVAL */
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/socket,%d", socket);
+	r = tel_query(cmd);
+	cr_expect_eq(json_u64(r, "failed_e2big"), 2, "%s", r);
+	cr_expect_eq(json_u64(r, "failed_einval"), 1, "%s", r);
+	cr_expect_eq(json_u64(r, "failed_enomem"), 0, "%s", r);
+	cr_assert_eq(dpm_stats_socket(socket, &st), 0);
+	cr_expect_eq(st.failed_e2big, 2);
+	cr_expect_eq(st.failed_einval, 1);
+}
+
 /* ------------------------------------------------------------------------
  * Load-time registration, bytes_metadata, a socket that only frees, and
  * clients checking replies against the statistics under cross-socket load.

@@ -13,7 +13,9 @@
  *   rte_mempool_set_ops_byname(mp, DPM_MEMPOOL_OPS_NAME, NULL), or
  *   rte_pktmbuf_pool_create_by_ops(..., DPM_MEMPOOL_OPS_NAME), or, in an
  *   unmodified program, the EAL options
- *   -d <libdir>/librte_mempool_dpm.so --mbuf-pool-ops-name=dpm.
+ *   -d LIBDIR/librte_mempool_dpm.so --mbuf-pool-ops-name=dpm, LIBDIR being
+ *   the installed library directory (pkg-config --variable=pmd_path
+ *   librte_mempool_dpm gives the whole path).
  *
  * The ops register themselves when the library is loaded. A program does
  * not need this header unless it wants to check that registration worked
