@@ -424,13 +424,12 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 		bool out = obj->cls < SC_NBINS && desc->arena != tc->arena;
 		struct tcache_bin *tb = out ? &tc->out[obj->cls] : &tc->bins[obj->cls];
 
-		if (dpm_debug_checks) {
-			for (unsigned int i = 0; i < tcache_bin_ncached(tb); i++) {
-				if (tcache_bin_obj(tb, i) == ptr) {
-					DPM_LOG(ERR, "double free of %p (in the tcache)", ptr);
-					return;
-				}
-			}
+		if ((dpm_debug_checks || obj->cls >= SC_NBINS) && tcache_bin_holds(tb, ptr)) {
+			/* Always for large classes (short stacks), in debug
+			 * builds for all. */
+			arena_double_free(desc->arena, ptr, "in the tcache");
+			rte_errno = EINVAL;
+			return;
 		}
 		/* As on the easy path, a free ticks no GC unless it flushes. */
 		if (!tcache_dalloc_easy(tb, ptr)) {
@@ -468,7 +467,16 @@ static inline bool dpm_free_large_easy(void *ptr)
 	    dpm_debug_checks)
 		return false;
 	cls = sc_size2class_compute((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
-	return cls < tc->nbins && tcache_dalloc_easy(&tc->bins[cls], ptr);
+	if (cls >= tc->nbins)
+		return false;
+	/* A large stack holds at most 20 objects: a double free into it is
+	 * caught here, before it could be handed out twice. */
+	if (unlikely(tcache_bin_holds(&tc->bins[cls], ptr))) {
+		arena_double_free(arena_chunk_of(ptr)->desc.arena, ptr, "in the tcache");
+		rte_errno = EINVAL;
+		return true;
+	}
+	return tcache_dalloc_easy(&tc->bins[cls], ptr);
 }
 
 void dpm_free_hard(void *ptr)

@@ -161,6 +161,18 @@ static inline void *tcache_bin_obj(const struct tcache_bin *tb, unsigned int i)
 	return tb->head[i];
 }
 
+/* Whether ptr is cached in the stack (a scan: for stacks of a few dozen
+ * objects at most, such as large classes', or debug checks). */
+static inline bool tcache_bin_holds(const struct tcache_bin *tb, const void *ptr)
+{
+	unsigned int n = tcache_bin_ncached(tb);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (tb->head[i] == ptr)
+			return true;
+	return false;
+}
+
 /* Frees the stack took from callers (derived: see dpm_fp.h). */
 static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
 {
