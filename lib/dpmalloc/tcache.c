@@ -282,7 +282,7 @@ static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, 
 	/* The oldest n sit at the bottom; the rest move down over them. */
 	tcache_return_batch_to(tb->head + (ncached - n), n, cls, park ? RETURN_PARK : RETURN_RUNS);
 	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
-	tb->head += n;
+	tcache_bin_head_set(tb, tb->head + n);
 	dpm_counter_add(&tb->nflush, n);
 	if (tcache_bin_low_water(tb) > ncached - n)
 		tb->low_water = dpm_fp_pos(tb->head);
@@ -346,9 +346,9 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 		return NULL;
 	if (got < want)
 		memmove(bottom - got, bottom - want, got * sizeof(void *));
-	tb->head = bottom - got;   /* out[0], the lowest address, pops first */
+	tcache_bin_head_set(tb, bottom - got);   /* out[0], the lowest address, pops first */
 	dpm_counter_add(&tb->nfill, got);
-	tc->fills++;
+	dpm_counter_add(&tc->fills, 1);
 	return tcache_alloc_easy(tb);
 }
 
@@ -358,7 +358,7 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 
 	/* Half, and at least one: a large class may hold only one. */
 	tcache_bin_flush_oldest(tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
-	tc->flushes++;
+	dpm_counter_add(&tc->flushes, 1);
 	tcache_dalloc_easy(tb, ptr);
 	/* Frees tick no GC on their easy path: flushes do, so that an lcore
 	 * that only frees still runs its GC steps. */
@@ -378,7 +378,7 @@ static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
 void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	tcache_out_flush(tc, cls, true);
-	tc->flushes++;
+	dpm_counter_add(&tc->flushes, 1);
 	tcache_dalloc_easy(&tc->out[cls], ptr);
 	tcache_event(tc);
 }
@@ -386,7 +386,7 @@ void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
 void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 {
 	tc->remote[tc->nremote++] = ptr;
-	tc->remote_frees++;
+	dpm_counter_add(&tc->remote_frees, 1);
 	if (tc->nremote == TCACHE_REMOTE_MAX)
 		tcache_remote_flush(tc);
 }
@@ -428,7 +428,7 @@ void tcache_event_hard(struct tcache *tc)
 
 	tc->gc_ticker = TCACHE_GC_INCR;
 	tc->gc_next = (uint16_t)(cls + 1 < tc->nbins ? cls + 1 : 0);
-	tc->gc_runs++;
+	dpm_counter_add(&tc->gc_runs, 1);
 	unsigned int low = tcache_bin_low_water(tb);
 
 	if (low > 0) {
@@ -482,9 +482,9 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 		got = arena_bin_fill(tc->arena, cls, tb->head - need, need);
 		if (got < need && got > 0)
 			memmove(tb->head - got, tb->head - need, got * sizeof(void *));
-		tb->head -= got;
+		tcache_bin_head_set(tb, tb->head - got);
 		dpm_counter_add(&tb->nfill, got);
-		tc->fills++;
+		dpm_counter_add(&tc->fills, 1);
 		tb->ran_dry = 1;
 		if (got < need) {
 			rte_errno = ENOMEM;
@@ -526,7 +526,7 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 		dpm_counter_add(&tb->nfill, need);   /* counted as filled and popped */
 	}
 	memcpy(ptrs + need, tb->head, (n - need) * sizeof(void *));
-	tb->head += n - need;
+	tcache_bin_head_set(tb, tb->head + (n - need));
 	if (tcache_bin_low_water(tb) > ncached - (n - need))
 		tb->low_water = dpm_fp_pos(tb->head);
 	dpm_counter_add(&tb->nmalloc, n);

@@ -129,6 +129,12 @@ static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 	return dpm_fp_push(tb, ptr);
 }
 
+/* Move a stack's head: statistics read it from other threads. */
+static inline void tcache_bin_head_set(struct tcache_bin *tb, void **head)
+{
+	__atomic_store_n(&tb->head, head, __ATOMIC_RELAXED);
+}
+
 /* Objects in a stack. Other threads may call it (statistics): it reads
  * the head once, relaxed. */
 static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
