@@ -77,8 +77,8 @@ static inline bool dpm_query_ready(void)
  *   dpm_malloc             25            17                 25
  *   dpm_free               60            60                 -
  *   dpm_free_sized         67            50                 -
- * (dpm_free's 6 over jemalloc's path choice: the own or the outbound stack,
- * by one compare of the chunk header's arena.)
+ * Six of dpm_free's instructions choose the stack: the lcore's own or the
+ * outbound one, by one compare of the chunk header's arena.
  * jemalloc's cache hits are 30 (malloc) and 36 (free); dpm_free's extra
  * instructions are the validation jemalloc does not do (foreign pointers
  * find nothing in the tree, interior pointers fail the region check).
