@@ -242,8 +242,10 @@ dpm_fp_pop(struct dpm_fp_bin *tb)
 			return NULL;
 		tb->low_water = dpm_fp_pos(head + 1);
 	}
-	tb->head = head + 1;
-	tb->nmalloc++;
+	/* Relaxed stores: plain movs on x86, but statistics read head and
+	 * nmalloc from other threads, and C11 wants both sides atomic. */
+	__atomic_store_n(&tb->head, head + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&tb->nmalloc, tb->nmalloc + 1, __ATOMIC_RELAXED);
 	return p;
 }
 
@@ -256,7 +258,7 @@ dpm_fp_push(struct dpm_fp_bin *tb, void *ptr)
 	if (unlikely(dpm_fp_pos(head) == tb->full))
 		return false;
 	head[-1] = ptr;
-	tb->head = head - 1;
+	__atomic_store_n(&tb->head, head - 1, __ATOMIC_RELAXED);
 	return true;
 }
 
