@@ -111,7 +111,8 @@ OUT_DIR=${1:-${OUT:-$HERE/out}}
 mkdir -p "$OUT_DIR"
 # EAL refuses -d drivers under a world-writable directory.
 chmod -R go-w "$HERE" 2>/dev/null || true
-export LD_LIBRARY_PATH=$HERE/lib
+# No global LD_LIBRARY_PATH: the packed glibc would break the target's own
+# tools (timeout, grep, ...). dpm_perf alone gets it, below.
 export GLIBC_TUNABLES=glibc.rtld.optional_static_tls=262144
 export MALLOC_PERTURB_=0
 SETUP=$OUT_DIR/setup.txt
@@ -198,7 +199,7 @@ perf() {
 	local name=$1 limit=$2 rc=0
 	shift 2
 	echo "== $name: $* (limit ${limit}s)"
-	timeout --kill-after=10 "$limit" "${LOADER[@]}" "$HERE/dpm_perf" \
+	timeout --kill-after=10 "$limit" env LD_LIBRARY_PATH="$HERE/lib" "${LOADER[@]}" "$HERE/dpm_perf" \
 		--no-pci $MEM --file-prefix="dpm_dev_$$" --lcores="$LCORES" \
 		-d "$DRIVER" \
 		--log-level=lib.eal:warning -- --csv "$OUT_DIR/$name.csv" "$@" \
