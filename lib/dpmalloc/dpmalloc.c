@@ -512,17 +512,6 @@ void *dpm_realloc(void *ptr, size_t size)
 	return p;
 }
 
-/*
- * Objects taken so far by a bulk allocation wait in a list threaded through
- * their first word (every object has at least 16 bytes), so that a failure
- * can give them back without having written to the caller's array.
- */
-static void *dpm_bulk_chain(void *head, void *obj)
-{
-	*(void **)obj = head;
-	return obj;
-}
-
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 {
 	struct tcache *tc;
@@ -562,7 +551,7 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 			rte_errno = err;
 			return 0;
 		}
-		chain = dpm_bulk_chain(chain, p);
+		chain = tcache_bulk_chain(chain, p);
 	}
 	for (i = n; i-- > 0;) {
 		ptrs[i] = chain;
@@ -581,7 +570,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	if (!dpm_query_ready())
 		return;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (dpm_tcache_self() != NULL ||
-	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
+	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
 			dpm_free_inline(ptrs[i]);   /* the easy path inline: no call per object */
 		return;

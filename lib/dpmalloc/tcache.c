@@ -431,17 +431,6 @@ void tcache_event_hard(struct tcache *tc)
 	rte_errno = saved_errno;
 }
 
-/*
- * Objects taken so far by a bulk allocation wait in a list threaded through
- * their first word (every object has at least 16 bytes), so that a failure
- * can give them back without having written to the caller's array.
- */
-static void *tcache_bulk_chain(void *head, void *obj)
-{
-	*(void **)obj = head;
-	return obj;
-}
-
 /* Small class through the tcache: the cached top of the stack, and the rest
  * straight from the bin in batches, each under one lock. */
 unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs, unsigned int n)

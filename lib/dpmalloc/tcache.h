@@ -71,12 +71,6 @@ struct tcache {
 
 #define TCACHE_OUT DPM_FP_OUT_BIN
 
-/* Stack idx: a class stack (idx < TCACHE_OUT) or an outbound one. */
-static inline struct tcache_bin *tcache_bin_at(struct tcache *tc, unsigned int idx)
-{
-	return idx < TCACHE_OUT ? &tc->bins[idx] : &tc->out[idx - TCACHE_OUT];
-}
-
 /*
  * Indexed by lcore id & TCACHE_OF_MASK: twice RTE_MAX_LCORE entries, so that
  * LCORE_ID_ANY (all ones) lands on an entry no lcore uses. Every entry
@@ -167,6 +161,18 @@ static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
 	/* A read racing the lcore may see a fill's count before its
 	 * objects: never report less than nothing. */
 	return taken > nfill ? taken - nfill : 0;
+}
+
+/*
+ * Objects taken so far by a bulk allocation wait in a list threaded through
+ * their first word (every object has at least 16 bytes), so that a failure
+ * can give them back without having written to the caller's array. Pushes
+ * obj and returns the new head.
+ */
+static inline void *tcache_bulk_chain(void *head, void *obj)
+{
+	*(void **)obj = head;
+	return obj;
 }
 
 /* Count one event; runs a GC step when due. */
