@@ -67,19 +67,22 @@ static inline bool dpm_query_ready(void)
  * dpm_free, push: radix tree (two loads; one compare of the entry with the
  * chunk base + tag for "arena chunk of ours": a foreign pointer finds
  * nothing), the header's socket, page map (state and class), region check
- * (offset in page + phase, divided and multiplied back), push (head pointer
- * moved down; no count, no counter, no tick).
+ * (offset in page + phase, divided and multiplied back), the header's arena
+ * (this lcore's: the class stack; another's: the outbound stack), push
+ * (head pointer moved down; no count, no counter, no tick).
  * dpm_free_sized: the same, the page map compared with the size's class,
  * the region check's constants folded for a constant size.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
- * -O3 -march=native, counted by devtools/fastpath-insns.sh:
+ * -O3 (the exported functions with the library's -march, the inline ones
+ * with -march=native), counted by devtools/fastpath-insns.sh:
  *                       exported   inline, size 64   inline, size at run time
  *   dpm_malloc             25            17                 25
- *   dpm_free               54            54                 -
- *   dpm_free_sized         62            42                 -
+ *   dpm_free               60            60                 -
+ *   dpm_free_sized         67            50                 -
  * jemalloc's cache hits are 30 (malloc) and 36 (free); dpm_free's extra
  * instructions are the validation jemalloc does not do (foreign pointers
- * find nothing in the tree, interior pointers fail the region check).
+ * find nothing in the tree, interior pointers fail the region check) and
+ * the outbound-stack choice (no passive false sharing).
  */
 void *(dpm_malloc)(size_t size)
 {

@@ -27,9 +27,12 @@
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
- * memory of another arena of the same socket are cached: the memory is
- * equally close, the pointer is reused by this lcore, and it goes back to
- * its own arena when flushed, so nothing migrates between sockets.
+ * small objects of another arena of the same socket go to that class's
+ * outbound stack (struct dpm_fp_tcache), never reused by this lcore, and
+ * home whole to the owners' transfer caches (full, GC visit, flush); large
+ * objects all come from the socket's first arena and use the class stacks.
+ * So nothing migrates between sockets, and no lcore keeps reusing an object
+ * another lcore allocated (passive false sharing).
  */
 
 #include <stdint.h>
