@@ -211,7 +211,8 @@ static unsigned int tcache_class_of(const void *ptr)
  * group buffer, others are compacted for the next round. Rounds are as
  * many as groups (usually one or two). Two copies of one pointer (a double
  * free) always fall in one group, where the bin or large path refuses the
- * second under its lock.
+ * second under its lock; a small group that parks (RETURN_PARK) parks both
+ * unchecked, and the refusal waits for the transfer cache's drain.
  */
 static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
