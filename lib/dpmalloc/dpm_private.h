@@ -49,8 +49,10 @@ static const bool dpm_debug_checks = DPM_DEBUG_CHECKS;
 #define DPM_ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 
 extern int dpm_logtype;
-#define DPM_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, dpm_logtype, "dpmalloc: " fmt "\n", ##__VA_ARGS__)
+/* DPM_LOG(level, fmt, args...), in RTE_LOG's pedantic-clean form. */
+#define DPM_LOG(level, ...) \
+	rte_log(RTE_LOG_ ## level, dpm_logtype, \
+		RTE_FMT("dpmalloc: " RTE_FMT_HEAD(__VA_ARGS__,) "\n", RTE_FMT_TAIL(__VA_ARGS__,)))
 
 /* A debug assertion: compiled in both builds, evaluated only with checks on. */
 #define DPM_ASSERT(cond) do { \

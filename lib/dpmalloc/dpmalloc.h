@@ -83,12 +83,18 @@ extern "C" {
 #define __dpm_dealloc
 #endif
 #define __dpm_malloc(size_arg) \
-	__attribute__((malloc, alloc_size(size_arg), warn_unused_result)) __dpm_dealloc
+	__attribute__((malloc, alloc_size(size_arg))) __dpm_dealloc
 #define __dpm_malloc2(n_arg, size_arg) \
-	__attribute__((malloc, alloc_size(n_arg, size_arg), warn_unused_result)) __dpm_dealloc
+	__attribute__((malloc, alloc_size(n_arg, size_arg))) __dpm_dealloc
+/* alloc_align for gcc only: clang makes a constant bad alignment (a
+ * deliberate EINVAL case) a compile-time warning. */
+#if defined(__GNUC__) && !defined(__clang__)
 #define __dpm_malloc_aligned(align_arg, size_arg) \
-	__attribute__((malloc, alloc_size(size_arg), alloc_align(align_arg), \
-		       warn_unused_result)) __dpm_dealloc
+	__attribute__((malloc, alloc_size(size_arg), alloc_align(align_arg))) __dpm_dealloc
+#else
+#define __dpm_malloc_aligned(align_arg, size_arg) \
+	__attribute__((malloc, alloc_size(size_arg))) __dpm_dealloc
+#endif
 /** @endcond */
 
 /* The library is built with hidden visibility; these are its exports. */
@@ -287,7 +293,7 @@ void *dpm_calloc(size_t n, size_t size) __dpm_malloc2(1, 2);
  *   (for any ptr but NULL, and size 0 included).
  */
 void *dpm_realloc(void *ptr, size_t size)
-	__attribute__((alloc_size(2), warn_unused_result));
+	__attribute__((alloc_size(2)));
 
 /**
  * Allocate size bytes aligned to align.
@@ -730,7 +736,7 @@ void dpm_free_hard(void *ptr);
 /** @internal dpm_malloc(): a cache hit inline, the rest out of line. */
 static __rte_always_inline void *
 dpm_malloc_inline(size_t size)
-	__attribute__((malloc, alloc_size(1), warn_unused_result));
+	__attribute__((malloc, alloc_size(1)));
 static __rte_always_inline void *
 dpm_malloc_inline(size_t size)
 {

@@ -29,7 +29,7 @@
 #include "zone.h"
 
 /* Enable with --log-level=lib.dpmalloc:debug. */
-RTE_LOG_REGISTER(dpm_logtype, lib.dpmalloc, NOTICE);
+RTE_LOG_REGISTER(dpm_logtype, lib.dpmalloc, NOTICE)   /* a function: no ';' */
 
 struct dpm_state dpm_state;
 pthread_rwlock_t dpm_state_lock = PTHREAD_RWLOCK_INITIALIZER;

@@ -291,7 +291,7 @@ Test(foreign, sized_free_of_a_chunk_aligned_huge_object_trusts_no_user_bytes)
 		q[i] = dpm_malloc(100);
 		cr_assert_not_null(q[i]);
 		cr_assert(!itest_overlap(q[i], 100, p, ITEST_CHUNK),
-			  "%p handed out from the freed huge object at %p", q[i], p);
+			  "%p handed out from the freed huge object at %p", q[i], (void *)p);
 	}
 	for (unsigned int i = 0; i < RTE_DIM(q); i++)
 		dpm_free(q[i]);

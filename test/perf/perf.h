@@ -17,6 +17,7 @@
  * written to, so the compiler cannot remove it.
  */
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -438,6 +439,21 @@ perf_read_record(const void *ptr, size_t size)
 	for (i = 0; i < n; i++)
 		sum += w[i];
 	return sum;
+}
+
+/*
+ * dlsym() for a function: ISO C has no conversion between object and
+ * function pointers (-Wpedantic), so the address goes through a union.
+ * Cast the result to the function's own type.
+ */
+typedef void (*perf_fn_t)(void);
+static inline perf_fn_t
+perf_dlsym_fn(void *handle, const char *name)
+{
+	union { void *obj; perf_fn_t fn; } u;
+
+	u.obj = dlsym(handle, name);
+	return u.fn;
 }
 
 #endif /* DPM_PERF_H */

@@ -303,8 +303,8 @@ perf_dlopen(struct perf_allocator *a, const char *soname,
 		snprintf(a->note, sizeof(a->note), "skipped: %s", dlerror());
 		return NULL;
 	}
-	a->alloc = (void *(*)(size_t))dlsym(h, malloc_sym);
-	a->release = (void (*)(void *))dlsym(h, free_sym);
+	a->alloc = (void *(*)(size_t))perf_dlsym_fn(h, malloc_sym);
+	a->release = (void (*)(void *))perf_dlsym_fn(h, free_sym);
 	if (a->alloc == NULL || a->release == NULL) {
 		snprintf(a->note, sizeof(a->note), "skipped: %s lacks %s/%s",
 				soname, malloc_sym, free_sym);
@@ -337,14 +337,14 @@ perf_load_jemalloc(struct perf_allocator *a)
 					sizeof(a->note) - strlen(a->note) - 1);
 		return;
 	}
-	if ((void *)a->alloc == dlsym(RTLD_DEFAULT, "malloc")) {
+	if (a->alloc == (void *(*)(size_t))perf_dlsym_fn(RTLD_DEFAULT, "malloc")) {
 		a->available = false;
 		snprintf(a->note, sizeof(a->note),
 				"skipped: jemalloc's malloc is the global malloc");
 		return;
 	}
 	mallctl = (int (*)(const char *, void *, size_t *, void *, size_t))
-		dlsym(h, "mallctl");
+		perf_dlsym_fn(h, "mallctl");
 	if (mallctl != NULL)
 		mallctl("version", &version, &len, NULL, 0);
 	snprintf(a->note, sizeof(a->note), "libjemalloc.so.2 %.40s malloc/free",
@@ -360,7 +360,7 @@ perf_load_mimalloc(struct perf_allocator *a)
 
 	if (h == NULL)
 		return;
-	version = (int (*)(void))dlsym(h, "mi_version");
+	version = (int (*)(void))perf_dlsym_fn(h, "mi_version");
 	if (version != NULL) {
 		int v = version();
 
@@ -381,7 +381,7 @@ perf_load_tcmalloc(struct perf_allocator *a)
 	if (h == NULL)
 		return;
 	version = (const char *(*)(int *, int *, const char **))
-		dlsym(h, "tc_version");
+		perf_dlsym_fn(h, "tc_version");
 	if (version != NULL) {
 		version(&major, &minor, &patch);
 		snprintf(a->note, sizeof(a->note),

@@ -594,7 +594,7 @@ fp_find_mallctl(void)
 	void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
 
 	fp_mallctl = h != NULL ? (int (*)(const char *, void *, size_t *, void *, size_t))
-		dlsym(h, "mallctl") : NULL;
+		perf_dlsym_fn(h, "mallctl") : NULL;
 }
 
 void

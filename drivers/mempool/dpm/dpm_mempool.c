@@ -63,9 +63,10 @@
 #define DPM_MP_ANCHOR_SIZE RTE_MEMPOOL_ALIGN
 
 static int dpm_mp_logtype = RTE_LOGTYPE_EAL;
-#define DPM_MP_LOG(level, fmt, ...) \
+#define DPM_MP_LOG(level, ...) \
 	rte_log(RTE_LOG_ ## level, dpm_mp_logtype, \
-		"dpm_mempool: " fmt "\n", ##__VA_ARGS__)
+		RTE_FMT("dpm_mempool: " RTE_FMT_HEAD(__VA_ARGS__,) "\n", \
+			RTE_FMT_TAIL(__VA_ARGS__,)))
 
 /* Index in rte_mempool_ops_table, or the registration's negative errno. */
 static int dpm_mp_ops_idx = -EINVAL;
