@@ -67,8 +67,10 @@ static int base_grow_locked(struct base_socket *bs, int socket_id, size_t size)
 	bs->blocks = b;
 	bs->cursor = DPM_ALIGN_UP((uintptr_t)(b + 1), RTE_CACHE_LINE_SIZE);
 	bs->end = (uintptr_t)zone.addr + zone.size;
-	bs->footprint += zone.size;
-	bs->nblocks++;
+	/* Atomic stores: base_footprint() and base_zone_count() read them
+	 * without the lock. */
+	__atomic_store_n(&bs->footprint, bs->footprint + zone.size, __ATOMIC_RELAXED);
+	__atomic_store_n(&bs->nblocks, bs->nblocks + 1, __ATOMIC_RELAXED);
 	bs->next_block = RTE_MIN(block * 2, BASE_BLOCK_MAX);
 	return 0;
 }

@@ -5,6 +5,7 @@
 /* Decay of idle memory, driven by an EAL alarm (see decay.h). */
 
 #include <errno.h>
+#include <pthread.h>
 
 #include <rte_alarm.h>
 
@@ -18,6 +19,13 @@ static uint64_t decay_period_us;
 /* Set by decay_stop() before it cancels: a callback that is running then
  * does not arm the next one. */
 static bool decay_stopping;
+/* Held by the callback while it runs, and taken by decay_start() before it
+ * arms and decay_stop() after it cancels: besides the alarm's own
+ * guarantees, it orders dpm_init()'s writes before a callback and a
+ * callback before dpm_fini()'s teardown where tools can see it (DPDK's
+ * alarm list lock is not visible to ThreadSanitizer). Never held while
+ * waiting for the alarm. */
+static pthread_mutex_t decay_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void decay_alarm(void *arg);
 
@@ -38,8 +46,11 @@ static int decay_arm(void)
 static void decay_alarm(void *arg)
 {
 	RTE_SET_USED(arg);
-	if (__atomic_load_n(&decay_stopping, __ATOMIC_ACQUIRE))
+	pthread_mutex_lock(&decay_lock);
+	if (__atomic_load_n(&decay_stopping, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&decay_lock);
 		return;
+	}
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		struct dpm_socket *ds = &dpm_state.sockets[s];
 
@@ -54,6 +65,7 @@ static void decay_alarm(void *arg)
 	}
 	if (!__atomic_load_n(&decay_stopping, __ATOMIC_ACQUIRE) && decay_arm() != 0)
 		DPM_LOG(WARNING, "decay alarm not re-armed: idle memory stays until dpm_trim()");
+	pthread_mutex_unlock(&decay_lock);
 }
 
 int decay_start(uint64_t decay_ms)
@@ -62,8 +74,10 @@ int decay_start(uint64_t decay_ms)
 
 	if (decay_ms == 0)
 		return 0;
+	pthread_mutex_lock(&decay_lock);
 	decay_period_us = RTE_MIN(RTE_MAX(decay_ms * 1000 / 10, (uint64_t)1000), (uint64_t)250000);
 	__atomic_store_n(&decay_stopping, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&decay_lock);
 	rc = decay_arm();
 	if (rc != 0)
 		DPM_LOG(WARNING, "no EAL alarm (%d): idle memory stays until dpm_trim()", rc);
@@ -76,4 +90,6 @@ void decay_stop(void)
 	/* Removes the pending alarm, and spins while a callback runs on the
 	 * interrupt thread (which then sees decay_stopping and arms none). */
 	rte_eal_alarm_cancel(decay_alarm, (void *)-1);
+	pthread_mutex_lock(&decay_lock);
+	pthread_mutex_unlock(&decay_lock);
 }

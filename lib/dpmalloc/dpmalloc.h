@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -709,6 +710,37 @@ int dpm_numa_node_of(const void *ptr);
  */
 __dpm_experimental
 int dpm_placement_check_socket(int socket_id, unsigned int *mismatched);
+
+/**
+ * Print every statistic as a human-readable report, in the spirit of
+ * jemalloc's malloc_stats_print() and rte_malloc_dump_stats(). Sections:
+ * - a header line "=== dpmalloc <version>: ..." (memzones, classes);
+ * - per socket ("== socket <id>"): memory (reserved, retained, metadata,
+ *   allocated bytes, spans, chunks), object counts, remote frees and
+ *   fallbacks in, failures by cause (ENOMEM, E2BIG, EINVAL, double frees),
+ *   and a table of the classes ever used: size, live regions, runs,
+ *   utilisation (live regions / region slots of the runs, small classes),
+ *   nmalloc and nfree (objects to and from the arenas: cache fills and
+ *   flushes included);
+ * - per lcore that used dpmalloc ("== lcores"): cache hits (allocations
+ *   from the cache less fills), misses (fills from the arena), flushes, GC
+ *   passes, cached objects and bytes, remote frees;
+ * - cross-socket frees and fallback allocations per pair of sockets;
+ * - a last line "=== end of dpmalloc report".
+ *
+ * Any thread; takes the statistics' locks, so not for fast paths. Counters
+ * of other lcores are read while they run: each is exact, together they
+ * are a near-snapshot.
+ *
+ * @param f
+ *   Where to print, e.g. stdout.
+ * @return
+ *   0, or -1 with rte_errno = EINVAL (f is NULL), or as dpm_stats_socket()
+ *   when nothing can be read (ENODEV before initialisation, ENOTSUP in a
+ *   secondary process, E_RTE_NO_CONFIG before rte_eal_init()).
+ */
+__dpm_experimental
+int dpm_dump(FILE *f);
 
 /* ------------------------------------------------------------------------
  * Inline fast paths.

@@ -57,7 +57,7 @@ void dpm_config_defaults(struct dpm_config *cfg)
 	cfg->exhaust_policy = DPM_EXHAUST_STRICT;
 	cfg->span_decay_ms = 5000;
 	cfg->tcache_enable = true;
-	cfg->tcache_max_size = (size_t)32 << 10;
+	cfg->tcache_max_size = (size_t)1 << 20;
 	cfg->lcore_socket = NULL;
 	cfg->non_lcore_socket = SOCKET_ID_ANY;
 }

@@ -79,7 +79,8 @@ static size_t tcache_slots_total;
  * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
  * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
  * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
- * Large classes: 20. */
+ * Large classes: TCACHE_LARGE_BYTES / size objects, within [1, 20]: 20 of
+ * 16 KiB, 8 of 64 KiB, 2 of 256 KiB, 1 from 512 KiB on. */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
@@ -110,7 +111,8 @@ void tcache_boot(bool enable, size_t max_size)
 		if (cls < SC_NBINS)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
-			tcache_capacity[cls] = 20;
+			tcache_capacity[cls] = (uint16_t)RTE_MAX(1u, RTE_MIN(20u,
+				(unsigned int)(TCACHE_LARGE_BYTES / size)));
 		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
 		if (cls < SC_NBINS)   /* the outbound stack */
 			tcache_slots_total += tcache_capacity[cls] + 1u;
@@ -281,7 +283,7 @@ static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, 
 	/* The oldest n sit at the bottom; the rest move down over them. */
 	tcache_return_batch_to(tb->head + (ncached - n), n, cls, park ? RETURN_PARK : RETURN_RUNS);
 	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
-	tb->head += n;
+	tcache_bin_head_set(tb, tb->head + n);
 	dpm_counter_add(&tb->nflush, n);
 	if (tcache_bin_low_water(tb) > ncached - n)
 		tb->low_water = dpm_fp_pos(tb->head);
@@ -345,9 +347,9 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 		return NULL;
 	if (got < want)
 		memmove(bottom - got, bottom - want, got * sizeof(void *));
-	tb->head = bottom - got;   /* out[0], the lowest address, pops first */
+	tcache_bin_head_set(tb, bottom - got);   /* out[0], the lowest address, pops first */
 	dpm_counter_add(&tb->nfill, got);
-	tc->fills++;
+	dpm_counter_add(&tc->fills, 1);
 	return tcache_alloc_easy(tb);
 }
 
@@ -355,8 +357,9 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
 
-	tcache_bin_flush_oldest(tb, cls, tcache_bin_capacity(tb) / 2);
-	tc->flushes++;
+	/* Half, and at least one: a large class may hold only one. */
+	tcache_bin_flush_oldest(tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
+	dpm_counter_add(&tc->flushes, 1);
 	tcache_dalloc_easy(tb, ptr);
 	/* Frees tick no GC on their easy path: flushes do, so that an lcore
 	 * that only frees still runs its GC steps. */
@@ -376,7 +379,7 @@ static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
 void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	tcache_out_flush(tc, cls, true);
-	tc->flushes++;
+	dpm_counter_add(&tc->flushes, 1);
 	tcache_dalloc_easy(&tc->out[cls], ptr);
 	tcache_event(tc);
 }
@@ -384,7 +387,7 @@ void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
 void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 {
 	tc->remote[tc->nremote++] = ptr;
-	tc->remote_frees++;
+	dpm_counter_add(&tc->remote_frees, 1);
 	if (tc->nremote == TCACHE_REMOTE_MAX)
 		tcache_remote_flush(tc);
 }
@@ -397,6 +400,24 @@ void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p)
 	return p;
 }
 
+/* A GC visit of one large class: everything unused since the last visit
+ * goes back (large objects pin whole pages; a burst's leftovers should not
+ * wait for the round robin over every class). */
+static void tcache_gc_large(struct tcache *tc)
+{
+	unsigned int nlarge = tc->nbins > SC_NBINS ? tc->nbins - SC_NBINS : 0;
+	unsigned int cls;
+	struct tcache_bin *tb;
+
+	if (nlarge == 0)
+		return;
+	cls = SC_NBINS + tc->gc_next_large;
+	tc->gc_next_large = (uint16_t)(tc->gc_next_large + 1u < nlarge ? tc->gc_next_large + 1u : 0);
+	tb = &tc->bins[cls];
+	tcache_bin_flush_oldest(tb, cls, tcache_bin_low_water(tb));
+	tb->low_water = dpm_fp_pos(tb->head);
+}
+
 void tcache_event_hard(struct tcache *tc)
 {
 	unsigned int cls = tc->gc_next;
@@ -407,8 +428,8 @@ void tcache_event_hard(struct tcache *tc)
 	int saved_errno = rte_errno;
 
 	tc->gc_ticker = TCACHE_GC_INCR;
-	tc->gc_next = cls + 1 < tc->nbins ? cls + 1 : 0;
-	tc->gc_runs++;
+	tc->gc_next = (uint16_t)(cls + 1 < tc->nbins ? cls + 1 : 0);
+	dpm_counter_add(&tc->gc_runs, 1);
 	unsigned int low = tcache_bin_low_water(tb);
 
 	if (low > 0) {
@@ -428,6 +449,7 @@ void tcache_event_hard(struct tcache *tc)
 			tcache_out_flush(tc, cls, true);
 		arena_bin_xfer_drain(tc->arena, cls, false);
 	}
+	tcache_gc_large(tc);
 	tcache_remote_flush(tc);
 	rte_errno = saved_errno;
 }
@@ -450,9 +472,9 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 		got = arena_bin_fill(tc->arena, cls, tb->head - need, need);
 		if (got < need && got > 0)
 			memmove(tb->head - got, tb->head - need, got * sizeof(void *));
-		tb->head -= got;
+		tcache_bin_head_set(tb, tb->head - got);
 		dpm_counter_add(&tb->nfill, got);
-		tc->fills++;
+		dpm_counter_add(&tc->fills, 1);
 		tb->ran_dry = 1;
 		if (got < need) {
 			rte_errno = ENOMEM;
@@ -494,7 +516,7 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 		dpm_counter_add(&tb->nfill, need);   /* counted as filled and popped */
 	}
 	memcpy(ptrs + need, tb->head, (n - need) * sizeof(void *));
-	tb->head += n - need;
+	tcache_bin_head_set(tb, tb->head + (n - need));
 	if (tcache_bin_low_water(tb) > ncached - (n - need))
 		tb->low_water = dpm_fp_pos(tb->head);
 	dpm_counter_add(&tb->nmalloc, n);

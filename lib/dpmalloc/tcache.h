@@ -23,7 +23,9 @@
  * TCACHE_GC_INCR events one class is examined; objects that stayed unused
  * since the last visit (the low water mark) are flushed, 3/4 of them, and
  * that class's fill halves; a class that ran dry since its last visit
- * doubles its fill.
+ * doubles its fill. Each step also visits one large class (round robin
+ * over those) and returns all of its unused objects: idle large bins, which
+ * pin the most memory, go back first.
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
@@ -46,6 +48,7 @@
 #define TCACHE_LG_FILL_DIV_MAX 5
 #define TCACHE_SMALL_BYTES (64u << 10)   /* per small class, see tcache.c */
 #define TCACHE_SMALL_MAX_OBJS 1024u
+#define TCACHE_LARGE_BYTES ((size_t)512 << 10)   /* per large class */
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
@@ -59,7 +62,8 @@ struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
 	int32_t socket_id;
 	struct arena *arena;
-	unsigned int gc_next;
+	uint16_t gc_next;          /* the next class a GC step visits */
+	uint16_t gc_next_large;    /* the next large class it also visits */
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
 	unsigned int nremote;
@@ -122,6 +126,12 @@ static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 	return dpm_fp_push(tb, ptr);
 }
 
+/* Move a stack's head: statistics read it from other threads. */
+static inline void tcache_bin_head_set(struct tcache_bin *tb, void **head)
+{
+	__atomic_store_n(&tb->head, head, __ATOMIC_RELAXED);
+}
+
 /* Objects in a stack. Other threads may call it (statistics): it reads
  * the head once, relaxed. */
 static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
@@ -152,6 +162,18 @@ static inline void tcache_bin_low_water_set(struct tcache_bin *tb, unsigned int 
 static inline void *tcache_bin_obj(const struct tcache_bin *tb, unsigned int i)
 {
 	return tb->head[i];
+}
+
+/* Whether ptr is cached in the stack (a scan: for stacks of a few dozen
+ * objects at most, such as large classes', or debug checks). */
+static inline bool tcache_bin_holds(const struct tcache_bin *tb, const void *ptr)
+{
+	unsigned int n = tcache_bin_ncached(tb);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (tb->head[i] == ptr)
+			return true;
+	return false;
 }
 
 /* Frees the stack took from callers (derived: see dpm_fp.h). */

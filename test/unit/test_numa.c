@@ -1228,6 +1228,7 @@ Test(numa, frees_route_by_the_chunks_socket_not_the_freeing_lcores)
 	struct dpm_class_stats cs;
 
 	sim_config(&cfg, 4);
+	cfg.tcache_max_size = (size_t)32 << 10;   /* 100 KiB objects are not cached */
 	init_with(&cfg);
 	cr_assert_eq(lcore_mod4(rte_lcore_id()), 0);
 	cr_assert_eq(lcore_mod4(2), 2);

@@ -44,7 +44,7 @@ static struct bin *bin_of(void *p)
 	return &chunk->desc.arena->bins[PM_BININD(bits)];
 }
 
-Test(tcache, capacity_follows_run_geometry_or_a_byte_budget_and_large_classes_stop_at_32k)
+Test(tcache, capacity_follows_run_geometry_or_a_byte_budget_and_large_classes_by_a_byte_budget_up_to_1m)
 {
 	init_default();
 	free(NULL);
@@ -64,8 +64,15 @@ Test(tcache, capacity_follows_run_geometry_or_a_byte_budget_and_large_classes_st
 	cr_assert_geq(tcache_bin_capacity(&tc->bins[sc_size2class(256)]), 128);
 	/* a burst of 1000 64 B objects fits */
 	cr_assert_eq(tcache_bin_capacity(&tc->bins[sc_size2class(64)]), 1024);
-	cr_assert_eq(sc_class2size(tc->nbins - 1), 32768);
-	cr_assert_eq(tcache_bin_capacity(&tc->bins[tc->nbins - 1]), 20);
+	cr_assert_eq(sc_class2size(tc->nbins - 1), 1 << 20);
+	for (unsigned int cls = SC_NBINS; cls < tc->nbins; cls++) {
+		/* 512 KiB of objects, within [1, 20] */
+		unsigned int want = RTE_MAX(1u, RTE_MIN(20u, (unsigned int)((512u << 10) / sc_class2size(cls))));
+
+		cr_assert_eq(tcache_bin_capacity(&tc->bins[cls]), want, "class %u", cls);
+	}
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[sc_size2class(16384)]), 20);
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[tc->nbins - 1]), 1);
 	dpm_fini();
 }
 
@@ -528,5 +535,31 @@ Test(tcache, an_object_freed_by_another_lcore_is_not_reused_by_that_lcore)
 
 	cr_assert_not_null(tc2);
 	cr_assert_eq(tcache_bin_ncached(&tc2->out[sc_size2class(8)]), 1, "not waiting to go home");
+	dpm_fini();
+}
+
+/* A large class whose stack holds one object: a free onto the full stack
+ * sends the cached one home first, so nothing is lost. */
+Test(tcache, a_full_one_object_stack_flushes_before_it_takes_the_next)
+{
+	init_default();
+	unsigned int cls = sc_size2class((size_t)1 << 20);
+	void *p[3];
+	struct dpm_class_stats cs;
+
+	for (unsigned int i = 0; i < RTE_DIM(p); i++)
+		p[i] = dpm_malloc((size_t)1 << 20);
+	struct tcache_bin *tb = &self_tcache()->bins[cls];
+
+	cr_assert_eq(tcache_bin_capacity(tb), 1);
+	for (unsigned int i = 0; i < RTE_DIM(p); i++)
+		dpm_free(p[i]);
+	cr_assert_eq(tcache_bin_ncached(tb), 1);
+	cr_assert_eq(tcache_bin_obj(tb, 0), p[2], "the newest is kept");
+	cr_assert_eq(dpm_stats_class(rte_socket_id(), cls, &cs), 0);
+	cr_assert_eq(cs.curregs, 1, "%lu objects live or cached, 1 expected", cs.curregs);
+	dpm_tcache_flush();
+	cr_assert_eq(dpm_stats_class(rte_socket_id(), cls, &cs), 0);
+	cr_assert_eq(cs.curregs, 0);
 	dpm_fini();
 }
