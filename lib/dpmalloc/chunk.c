@@ -152,11 +152,12 @@ static struct span *span_desc_get_locked(struct chunk_socket *cs, int socket_id,
 }
 
 /*
- * Reserve a span with room for nchunks aligned chunks. Its size is an
- * eighth of the socket's footprint, or the footprint itself below 32 MiB
- * (so spans stay logarithmic in number -- about 50 for 16 GiB -- while at
- * most an eighth of what is reserved is growth slack once past 32 MiB; it
- * was half the footprint, a third of it slack), bounded below by
+ * Reserve a span with room for nchunks aligned chunks. Its size is the
+ * footprint itself below 32 MiB (doubling it), 32 MiB until the footprint
+ * reaches 256 MiB, then an eighth of the footprint (so spans stay
+ * logarithmic in number -- about 50 for 16 GiB -- while past 256 MiB at
+ * most an eighth of what is reserved is growth slack; it was half the
+ * footprint, a third of it slack), bounded below by
  * first_span_size and above by max_span_size, the socket limit, and what
  * the zone source can give (halving on failure down to the need).
  *

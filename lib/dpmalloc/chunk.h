@@ -10,12 +10,14 @@
  *
  * A span is one zone reservation: a chunk-aligned run of whole chunks.
  * Spans grow geometrically with the socket's footprint (first_span_size,
- * then doubling up to 32 MiB, then an eighth of the footprint each time,
- * up to max_span_size), so a 16 GiB footprint takes about 50 memzones
- * and growth slack stays under an eighth. Each span keeps a bitmap of its
- * free chunks; spans are kept in address order. Single chunks take the
- * lowest free chunk, multi-chunk objects the best-fitting free run (from
- * its top end), so the two do not cut each other's free runs apart. Free
+ * then doubling it up to 32 MiB, then spans of 32 MiB until it reaches
+ * 256 MiB, then an eighth of the footprint each time, up to
+ * max_span_size), so a 16 GiB footprint takes about 50 memzones and past
+ * 256 MiB growth slack stays under an eighth. Each span keeps a bitmap of
+ * its free chunks; spans are kept in address order. Placement is best fit:
+ * single chunks take the lowest of the shortest free runs, multi-chunk
+ * objects the best-fitting free run (from its top end), so the two do not
+ * cut each other's free runs apart. Free
  * chunks are coalesced by construction (a run of set bits) and never
  * across spans, which come and go whole.
  *

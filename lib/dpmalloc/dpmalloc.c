@@ -67,12 +67,14 @@ static inline bool dpm_query_ready(void)
  * dpm_free, push: radix tree (two loads; one compare of the entry with the
  * chunk base + tag for "arena chunk of ours": a foreign pointer finds
  * nothing), the header's socket, page map (state and class), region check
- * (offset in page + phase, divided and multiplied back), push (head pointer
- * moved down; no count, no counter, no tick).
+ * (offset in page + phase, divided and multiplied back), the header's arena
+ * (this lcore's: the class stack; another's: the outbound stack), push
+ * (head pointer moved down; no count, no counter, no tick).
  * dpm_free_sized: the same, the page map compared with the size's class,
  * the region check's constants folded for a constant size.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
- * -O3 -march=native, counted by devtools/fastpath-insns.sh:
+ * -O3 (the exported functions with the library's -march, the inline ones
+ * with -march=native), counted by devtools/fastpath-insns.sh:
  *                       exported   inline, size 64   inline, size at run time
  *   dpm_malloc             31            19                 31
  *   dpm_free               64            64                 -
@@ -550,17 +552,6 @@ void *dpm_realloc(void *ptr, size_t size)
 	return p;
 }
 
-/*
- * Objects taken so far by a bulk allocation wait in a list threaded through
- * their first word (every object has at least 16 bytes), so that a failure
- * can give them back without having written to the caller's array.
- */
-static void *dpm_bulk_chain(void *head, void *obj)
-{
-	*(void **)obj = head;
-	return obj;
-}
-
 unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 {
 	struct tcache *tc;
@@ -600,7 +591,7 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 			rte_errno = err;
 			return 0;
 		}
-		chain = dpm_bulk_chain(chain, p);
+		chain = tcache_bulk_chain(chain, p);
 	}
 	for (i = n; i-- > 0;) {
 		ptrs[i] = chain;
@@ -619,7 +610,7 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 	if (!dpm_query_ready())
 		return;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (dpm_tcache_self() != NULL ||
-	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_query_ready() && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
+	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
 		for (i = 0; i < n; i++)
 			dpm_free_inline(ptrs[i]);   /* the easy path inline: no call per object */
 		return;

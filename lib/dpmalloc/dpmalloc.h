@@ -372,10 +372,13 @@ void *dpm_aligned_alloc_socket(size_t align, size_t size, int socket_id)
  * object that is not live is refused, logged and counted in
  * dpm_socket_stats.double_frees (with rte_errno = EINVAL when the caller
  * is the one refused). On an lcore the cached push does not search the
- * tcache: dpm_free(p); dpm_free(p) caches p twice, so until that tcache is
- * flushed the next two allocations of the class may both return p (as
- * with jemalloc and tcmalloc); the copy left over is refused and counted
- * when it goes back. Builds with -Ddebug_checks=true search the tcache and
+ * tcache: dpm_free(p); dpm_free(p) caches p twice, and the next two
+ * allocations of the class may both return p (as with jemalloc and
+ * tcmalloc). The copies stay together while cached (a stack that
+ * overflows parks both in a transfer cache, whose next fill takes both
+ * back), so p may be handed out twice again; the copy left over is
+ * refused and counted when they reach p's run (dpm_tcache_flush(), a
+ * transfer-cache drain, dpm_trim()). Builds with -Ddebug_checks=true search the tcache and
  * refuse the second free at once. A huge object leaves dpmalloc's radix
  * tree when it is freed: a second free is refused as a pointer dpmalloc
  * does not own (logged, EINVAL, not counted).

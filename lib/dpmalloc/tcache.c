@@ -213,7 +213,8 @@ static unsigned int tcache_class_of(const void *ptr)
  * group buffer, others are compacted for the next round. Rounds are as
  * many as groups (usually one or two). Two copies of one pointer (a double
  * free) always fall in one group, where the bin or large path refuses the
- * second under its lock.
+ * second under its lock; a small group that parks (RETURN_PARK) parks both
+ * unchecked, and the refusal waits for the transfer cache's drain.
  */
 static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
@@ -451,17 +452,6 @@ void tcache_event_hard(struct tcache *tc)
 	tcache_gc_large(tc);
 	tcache_remote_flush(tc);
 	rte_errno = saved_errno;
-}
-
-/*
- * Objects taken so far by a bulk allocation wait in a list threaded through
- * their first word (every object has at least 16 bytes), so that a failure
- * can give them back without having written to the caller's array.
- */
-static void *tcache_bulk_chain(void *head, void *obj)
-{
-	*(void **)obj = head;
-	return obj;
 }
 
 /* Small class through the tcache: the cached top of the stack, and the rest

@@ -29,9 +29,12 @@
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
- * memory of another arena of the same socket are cached: the memory is
- * equally close, the pointer is reused by this lcore, and it goes back to
- * its own arena when flushed, so nothing migrates between sockets.
+ * small objects of another arena of the same socket go to that class's
+ * outbound stack (struct dpm_fp_tcache), never reused by this lcore, and
+ * home whole to the owners' transfer caches (full, GC visit, flush); large
+ * objects all come from the socket's first arena and use the class stacks.
+ * So nothing migrates between sockets, and no lcore keeps reusing an object
+ * another lcore allocated (passive false sharing).
  */
 
 #include <stdint.h>
@@ -74,12 +77,6 @@ struct tcache {
 } __rte_cache_aligned;
 
 #define TCACHE_OUT DPM_FP_OUT_BIN
-
-/* Stack idx: a class stack (idx < TCACHE_OUT) or an outbound one. */
-static inline struct tcache_bin *tcache_bin_at(struct tcache *tc, unsigned int idx)
-{
-	return idx < TCACHE_OUT ? &tc->bins[idx] : &tc->out[idx - TCACHE_OUT];
-}
 
 /*
  * Indexed by lcore id & TCACHE_OF_MASK: twice RTE_MAX_LCORE entries, so that
@@ -189,6 +186,18 @@ static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
 	/* A read racing the lcore may see a fill's count before its
 	 * objects: never report less than nothing. */
 	return taken > nfill ? taken - nfill : 0;
+}
+
+/*
+ * Objects taken so far by a bulk allocation wait in a list threaded through
+ * their first word (every object has at least 16 bytes), so that a failure
+ * can give them back without having written to the caller's array. Pushes
+ * obj and returns the new head.
+ */
+static inline void *tcache_bulk_chain(void *head, void *obj)
+{
+	*(void **)obj = head;
+	return obj;
 }
 
 /* Count one event; runs a GC step when due. */

@@ -518,6 +518,17 @@ static void tcache_walk(struct lcore_result *r)
 				     dpm_socket_of(p));
 			}
 		}
+		/* Outbound stacks hold other arenas' objects, of this socket too. */
+		for (unsigned int k = 0; c < SC_NBINS && k < tcache_bin_ncached(&tc->out[c]); k++) {
+			void *p = tcache_bin_obj(&tc->out[c], k);
+
+			r->tc_checked++;
+			if (dpm_socket_of(p) != tc->socket_id) {
+				r->tc_foreign++;
+				FAIL(r, "lcore %u: outbound stack of class %u holds %p of socket %d", r->lcore, c,
+				     p, dpm_socket_of(p));
+			}
+		}
 	}
 	for (unsigned int i = 0; i < tc->nremote; i++) {
 		r->tc_remote_checked++;
@@ -688,10 +699,15 @@ static int final_flush_worker(void *arg)
 	dpm_tcache_flush();
 	tc = tcache_get(lcore);
 	if (tc != NULL) {
-		for (unsigned int c = 0; c < tc->nbins; c++)
+		for (unsigned int c = 0; c < tc->nbins; c++) {
 			if (tcache_bin_ncached(&tc->bins[c]) != 0)
 				FAIL(&m->res[idx], "lcore %u: class %u keeps %u objects after a flush", lcore, c,
 				     tcache_bin_ncached(&tc->bins[c]));
+			/* other arenas' objects wait in the outbound stacks */
+			if (c < SC_NBINS && tcache_bin_ncached(&tc->out[c]) != 0)
+				FAIL(&m->res[idx], "lcore %u: class %u keeps %u outbound objects after a flush",
+				     lcore, c, tcache_bin_ncached(&tc->out[c]));
+		}
 		if (tc->nremote != 0)
 			FAIL(&m->res[idx], "lcore %u: %u remote frees kept after a flush", lcore, tc->nremote);
 	}
