@@ -113,7 +113,12 @@ if [ $# -eq 0 ] && [ "${DPM_CI_STAGES:-all}" != none ]; then
 		esac
 		echo "=== stage $stage_name"
 		stage_start=$SECONDS
-		stage_out=$(bash "$stage" 2>&1 </dev/null | tee /dev/stderr | tail -n 1)
+		# The stage's output goes to ours as it runs (never through
+		# /dev/stderr: reopening a redirected log file truncates it).
+		stage_log=$(mktemp)
+		bash "$stage" </dev/null 2>&1 | tee "$stage_log"
+		stage_out=$(tail -n 1 "$stage_log")
+		rm -f "$stage_log"
 		line=$(printf '%s\n' "$stage_out" |
 			sed -nE 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\2 \3 \5/p')
 		if [ -z "$line" ]; then

@@ -25,21 +25,11 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 top=$repo/build-kinds
-passed=0 failed=0
+ci_name=build-kinds ci_log=$top/last.log
+. devtools/ci.d/common.bash
 eal=(--no-huge -m 256 --no-pci --log-level=lib.eal:error)
 
-check() { # check <name> <command...>: one counted check
-	local name=$1
-	shift
-	if "$@" >"$top/last.log" 2>&1; then
-		passed=$((passed + 1))
-		echo "build-kinds: PASS $name"
-	else
-		failed=$((failed + 1))
-		echo "build-kinds: FAIL $name"
-		tail -n 20 "$top/last.log" | sed 's/^/    /'
-	fi
-}
+check() { ci_check "$@"; }
 
 needs() { readelf -d "$1" | grep -q "NEEDED.*\[$2"; }
 lacks() { [ -f "$1" ] && ! readelf -d "$1" | grep -q "NEEDED.*\[$2"; }

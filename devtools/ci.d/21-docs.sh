@@ -13,20 +13,9 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 dir=$repo/build-docs
-passed=0 failed=0
-
-check() {
-	local name=$1
-	shift
-	if "$@" >"$dir.log" 2>&1; then
-		passed=$((passed + 1))
-		echo "docs: PASS $name"
-	else
-		failed=$((failed + 1))
-		echo "docs: FAIL $name"
-		tail -n 20 "$dir.log" | sed 's/^/    /'
-	fi
-}
+ci_name=docs ci_log=$dir.log
+. devtools/ci.d/common.bash
+check() { ci_check "$@"; }
 
 if ! command -v doxygen >/dev/null; then
 	echo "docs: doxygen is not installed (devtools/setup.sh installs it)"

@@ -25,20 +25,10 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
-wipe=()
-[ -d "$build_dir" ] && wipe=(--wipe)   # an earlier setup stopped half-way
-if [ ! -f "$build_dir/build.ninja" ] &&
-   ! CC=$cc meson setup "${wipe[@]}" "$build_dir" -Db_sanitize=thread -Db_lundef=false \
-	-Dbuildtype=debugoptimized -Dexamples=false >/dev/null; then
-	echo "tsan: meson setup failed"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-if ! ninja -C "$build_dir" >/dev/null; then
-	echo "tsan: build failed"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+ci_name=tsan
+. devtools/ci.d/common.bash
+ci_build "$cc" "$build_dir" -Db_sanitize=thread -Db_lundef=false \
+	-Dbuildtype=debugoptimized -Dexamples=false
 
 runner=$build_dir/test/tsan/tsan_runner
 export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$repo/test/tsan/tsan.supp ${TSAN_OPTIONS:-}"

@@ -29,21 +29,10 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
-wipe=()
-[ -d "$build_dir" ] && wipe=(--wipe)   # an earlier setup stopped half-way
-if [ ! -f "$build_dir/build.ninja" ] &&
-   ! CC=$cc meson setup "${wipe[@]}" "$build_dir" -Dfuzzer=true \
-	-Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbuildtype=debugoptimized -Dexamples=false >/dev/null; then
-	echo "fuzz: meson setup failed"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-if ! ninja -C "$build_dir" >/dev/null; then
-	echo "fuzz: build failed"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+ci_name=fuzz
+. devtools/ci.d/common.bash
+ci_build "$cc" "$build_dir" -Dfuzzer=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dbuildtype=debugoptimized -Dexamples=false
 
 fuzzer=$build_dir/test/fuzz/fuzz_api
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
