@@ -492,7 +492,9 @@ void dpm_free_hard(void *ptr)
 
 	if (ptr == NULL)
 		return;
-	if (dpm_free_large_easy(ptr))
+	/* Watched builds take the validating path, which poisons and junks
+	 * (as the large allocation's short route is skipped for them). */
+	if (!dpm_watch && dpm_free_large_easy(ptr))
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;
