@@ -15,7 +15,6 @@ cd "$repo" || exit 1
 dir=$repo/build-docs
 ci_name=docs ci_log=$dir.log
 . devtools/ci.d/common.bash
-check() { ci_check "$@"; }
 
 if ! command -v doxygen >/dev/null; then
 	echo "docs: doxygen is not installed (devtools/setup.sh installs it)"
@@ -23,14 +22,14 @@ if ! command -v doxygen >/dev/null; then
 	exit 0
 fi
 rm -rf "$dir"
-check "build the API reference" bash -c "meson setup '$dir' -Denable_docs=true \
+ci_check "build the API reference" bash -c "meson setup '$dir' -Denable_docs=true \
 	-Dtests=false -Dexamples=false && ninja -C '$dir' doc/api/html"
 html=$dir/doc/api/html
-check "no Doxygen warning" bash -c "[ -f '$dir/doc/api/warnings.txt' ] &&
+ci_check "no Doxygen warning" bash -c "[ -f '$dir/doc/api/warnings.txt' ] &&
 	! grep . '$dir/doc/api/warnings.txt'"
-check "prototypes of dpm_malloc, dpm_free, dpm_free_sized documented" \
+ci_check "prototypes of dpm_malloc, dpm_free, dpm_free_sized documented" \
 	bash -c "for f in dpm_malloc dpm_free dpm_free_sized; do
 		grep -q \">\$f</a> (\" '$html/dpmalloc_8h.html' || exit 1; done"
-check "fast-path internals left out" \
+ci_check "fast-path internals left out" \
 	bash -c "! grep -l 'dpm_fp_\\|dpm_malloc_hard\\|dpm_free_inline' '$html'/*.html"
 echo "$passed passed, $failed failed"

@@ -20,13 +20,9 @@ cd "$repo" || exit 1
 build_dir=build-tsan
 cc=${DPM_TSAN_CC:-clang-14}
 
-if ! command -v "$cc" >/dev/null 2>&1; then
-	echo "tsan: $cc not found (devtools/setup.sh installs clang-14)"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
 ci_name=tsan
 . devtools/ci.d/common.bash
+ci_need "$cc" "devtools/setup.sh installs clang-14"
 ci_build "$cc" "$build_dir" -Db_sanitize=thread -Db_lundef=false \
 	-Dbuildtype=debugoptimized -Dexamples=false
 

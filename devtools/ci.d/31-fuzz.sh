@@ -24,13 +24,9 @@ build_dir=build-fuzz
 cc=${DPM_FUZZ_CC:-clang-14}
 seconds=${DPM_FUZZ_SECONDS:-60}
 
-if ! command -v "$cc" >/dev/null 2>&1; then
-	echo "fuzz: $cc not found (devtools/setup.sh installs clang-14)"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
 ci_name=fuzz
 . devtools/ci.d/common.bash
+ci_need "$cc" "devtools/setup.sh installs clang-14"
 ci_build "$cc" "$build_dir" -Dfuzzer=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dbuildtype=debugoptimized -Dexamples=false
 

@@ -6,10 +6,19 @@
 
 passed=0 failed=0
 
-# ci_check NAME COMMAND...: run one counted check, its output in
-# ${ci_log:-/dev/null}; on failure show the log's tail.
+# ci_need COMMAND HINT: end the stage as skipped when COMMAND is missing.
+ci_need() {
+	if ! command -v "$1" >/dev/null 2>&1; then
+		echo "$ci_name: $1 not found ($2)"
+		echo "0 passed, 0 failed, 1 skipped"
+		exit 0
+	fi
+}
+
+# ci_check NAME COMMAND...: run one counted check, its output in $ci_log;
+# on failure show the log's tail.
 ci_check() {
-	local name=$1 log=${ci_log:-$(mktemp)}
+	local name=$1 log=${ci_log:?a stage sets ci_log before ci_check}
 	shift
 	if "$@" >"$log" 2>&1; then
 		passed=$((passed + 1))

@@ -119,9 +119,26 @@ init_with_decay(uint64_t decay_ms, size_t tcache_max)
 	cr_assert_eq(itest_stats_total().spans, 0, "a trim after the warm-up left spans");
 }
 
+/* Sleep span_decay_ms + 1 s with no dpmalloc call, then assert that no span
+ * is held and that memzones and DPDK's heap are as they were in before. */
+static void
+assert_back_after_idle(const struct held *before)
+{
+	struct held after;
+
+	usleep((DECAY_MS + 1000) * 1000);   /* no dpmalloc call meanwhile */
+	after = held_now();
+	cr_assert_eq(after.spans, 0, "%" PRIu64 " spans still held", after.spans);
+	cr_assert_eq(after.dpm_zones, before->dpm_zones, "memzones: %u before, %u after",
+		before->dpm_zones, after.dpm_zones);
+	cr_assert_eq(after.all_zones, before->all_zones);
+	cr_assert_eq(after.heap_alloc, before->heap_alloc,
+		"DPDK heap in use: %zu before, %zu after", before->heap_alloc, after.heap_alloc);
+}
+
 Test(decay, memzones_and_dpdk_heap_are_back_after_span_decay_with_no_call)
 {
-	struct held before, peak, after;
+	struct held before, peak;
 
 	init_with_decay(DECAY_MS, 0);
 	before = held_now();
@@ -129,14 +146,7 @@ Test(decay, memzones_and_dpdk_heap_are_back_after_span_decay_with_no_call)
 	peak = held_now();
 	cr_assert_gt(peak.dpm_zones, before.dpm_zones, "the burst reserved no span");
 
-	usleep((DECAY_MS + 1000) * 1000);   /* no dpmalloc call meanwhile */
-	after = held_now();
-	cr_assert_eq(after.spans, 0, "%" PRIu64 " spans still held", after.spans);
-	cr_assert_eq(after.dpm_zones, before.dpm_zones, "memzones: %u before, %u at peak, %u after",
-		before.dpm_zones, peak.dpm_zones, after.dpm_zones);
-	cr_assert_eq(after.all_zones, before.all_zones);
-	cr_assert_eq(after.heap_alloc, before.heap_alloc,
-		"DPDK heap in use: %zu before, %zu after", before.heap_alloc, after.heap_alloc);
+	assert_back_after_idle(&before);
 	dpm_fini();
 }
 
@@ -145,7 +155,7 @@ Test(decay, memzones_and_dpdk_heap_are_back_after_span_decay_with_no_call)
  * its span. */
 Test(decay, an_idle_arenas_spare_chunk_does_not_pin_its_span)
 {
-	struct held before, after;
+	struct held before;
 	struct burst b = { .flush = false };
 	unsigned int lcore;
 
@@ -160,12 +170,7 @@ Test(decay, an_idle_arenas_spare_chunk_does_not_pin_its_span)
 	/* Small objects sit in the lcores' tcaches: return those (a flush
 	 * touches no arena's spare chunk) and leave the spares to the decay. */
 	itest_flush_all_tcaches();
-	usleep((DECAY_MS + 1000) * 1000);
-	after = held_now();
-	cr_assert_eq(after.spans, 0, "%" PRIu64 " spans still held", after.spans);
-	cr_assert_eq(after.dpm_zones, before.dpm_zones);
-	cr_assert_eq(after.heap_alloc, before.heap_alloc,
-		"DPDK heap in use: %zu before, %zu after", before.heap_alloc, after.heap_alloc);
+	assert_back_after_idle(&before);
 	dpm_fini();
 }
 
