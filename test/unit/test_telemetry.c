@@ -803,7 +803,10 @@ xclient_check(struct xclient *c, const char *cmd, const char *json,
 	uint64_t v;
 
 	if (!json_get(json, key, &v)) {
-		xclient_fail(c, cmd, key, lo, UINT64_MAX, hi);
+		/* No such key: say what the reply was instead. */
+		if (c->bad++ == 0)
+			snprintf(c->why, sizeof(c->why), "%s: no %s in reply '%.160s'",
+				 cmd, key, json);
 		return;
 	}
 	if (v < lo || v > hi || v < *last)
