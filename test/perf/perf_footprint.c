@@ -42,7 +42,8 @@
  * churn per allocator (default 3000, smoke 300). DPM_PERF_FP_SERIES=PATH
  * writes every sample (allocator, ms, live, reserved, and for dpmalloc
  * the bytes of chunks in use) as CSV;
- * DPM_PERF_FP_ARENAS=N runs dpmalloc with N arenas per socket.
+ * DPM_PERF_FP_ARENAS=N runs dpmalloc with N arenas per socket and
+ * DPM_PERF_FP_TCACHE_MAX=B with tcache_max_size B (footprint knobs).
  */
 
 #include <dlfcn.h>
@@ -451,20 +452,28 @@ fp_env(const char *name, uint64_t def)
  * arenas != 0 (DPM_PERF_FP_ARENAS), re-initialised with that many arenas
  * per socket (a footprint knob; the rest of dpm_perf keeps the defaults,
  * restored after the run). */
+static bool
+fp_dpm_knobs(void)
+{
+	return fp_env("DPM_PERF_FP_ARENAS", 0) != 0 || getenv("DPM_PERF_FP_TCACHE_MAX") != NULL;
+}
+
 static void
-fp_dpm_reinit(unsigned int arenas)
+fp_dpm_reinit(void)
 {
 	struct dpm_config cfg;
 
 	fp_dpm_release_all();
-	if (arenas == 0)
+	if (!fp_dpm_knobs())
 		return;
 	dpm_fini();
 	dpm_config_defaults(&cfg);
-	cfg.arenas_per_socket = arenas;
+	cfg.arenas_per_socket = fp_env("DPM_PERF_FP_ARENAS", 0);
+	cfg.tcache_max_size = fp_env("DPM_PERF_FP_TCACHE_MAX", cfg.tcache_max_size);
 	if (dpm_init(&cfg) < 0)
-		fprintf(stderr, "dpm_perf: footprint: dpm_init with %u arenas failed\n", arenas);
-	printf("footprint: dpmalloc with %u arenas per socket\n", arenas);
+		fprintf(stderr, "dpm_perf: footprint: dpm_init with the knobs failed\n");
+	printf("footprint: dpmalloc with %u arenas per socket (0: one per lcore), tcache_max_size %zu\n",
+	       cfg.arenas_per_socket, cfg.tcache_max_size);
 }
 
 static void
@@ -481,7 +490,7 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	fp_reserved = reserved;
 	fp_reserved2 = reserved == fp_reserved_jemalloc ? fp_reserved_jemalloc_resident : NULL;
 	if (fp_is_dpm)
-		fp_dpm_reinit(fp_env("DPM_PERF_FP_ARENAS", 0));
+		fp_dpm_reinit();
 	if (reserved == fp_reserved_rte || fp_is_dpm)
 		fp_rte_read(&fp_rte_total0, &fp_rte_alloc0);
 	else if (reserved != fp_reserved_rte)
@@ -545,7 +554,7 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	}
 	res_after = reserved();
 	res_after = res_after > base ? res_after - base : 0;
-	if (fp_is_dpm && fp_env("DPM_PERF_FP_ARENAS", 0) != 0) {
+	if (fp_is_dpm && fp_dpm_knobs()) {
 		dpm_fini();
 		dpm_init(NULL);
 	}
