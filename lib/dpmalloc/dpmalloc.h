@@ -782,6 +782,8 @@ dpm_malloc_inline(size_t size)
 				return dpm_malloc_event_hard(tc, p);  /* a tail call */
 			return p;
 		}
+	} else if (!DPM_FP_WATCH) {
+		return dpm_fp_malloc_large(tc, size);   /* a tail call */
 	}
 	return dpm_malloc_hard(size);
 }
@@ -803,10 +805,16 @@ dpm_free_inline(void *ptr)
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc->arena_socket == tc->socket_id &&
-			   (bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-			   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
-			return;
+		if (likely(desc->arena_socket == tc->socket_id)) {
+			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+				   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
+				return;
+			if ((bits & 7) == DPM_FP_PM_LARGE) {
+				/* a large run: the class is in bits (a tail call) */
+				dpm_fp_free_large(tc, ptr, bits);
+				return;
+			}
+		}
 	}
 	dpm_free_hard(ptr);
 }
@@ -821,17 +829,24 @@ dpm_free_sized_inline(void *ptr, size_t size)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;
-	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH &&
-		   dpm_fp_arena_chunk(ptr))) {
+	if (likely(!DPM_DEBUG_CHECKS && !DPM_FP_WATCH && dpm_fp_arena_chunk(ptr))) {
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
-		unsigned int cls = dpm_fp_class(size);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc->arena_socket == tc->socket_id &&
-			   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
-			   dpm_fp_region_start_cls(bits, ptr, cls) &&
-			   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
+		if (likely(size <= DPM_FP_SMALL_MAX)) {
+			unsigned int cls = dpm_fp_class(size);
+
+			if (likely(desc->arena_socket == tc->socket_id &&
+				   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
+				   dpm_fp_region_start_cls(bits, ptr, cls) &&
+				   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
+				return;
+		} else if (desc->arena_socket == tc->socket_id && (bits & 7) == DPM_FP_PM_LARGE) {
+			/* A large run: the class comes from bits, as for
+			 * dpm_free(), whatever size says. */
+			dpm_fp_free_large(tc, ptr, bits);
 			return;
+		}
 	}
 	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }
