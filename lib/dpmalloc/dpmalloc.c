@@ -72,6 +72,13 @@ static inline bool dpm_query_ready(void)
  * (head pointer moved down; no count, no counter, no tick).
  * dpm_free_sized: the same, the page map compared with the size's class,
  * the region check's constants folded for a constant size.
+ * Cached large classes (above the small sizes): dpm_malloc jumps to
+ * dpm_fp_malloc_large() (class by arithmetic, pop, GC tick); dpm_free and
+ * dpm_free_sized, after the same look-up and page-map read, jump to
+ * dpm_fp_free_large() with the page map word, which names a large run's
+ * class at its first page (start of page, the short stack scanned for a
+ * double free, push). Direct jumps: the library is built with
+ * -fno-semantic-interposition. No second look-up.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
  * -O3 (the exported functions with the library's -march, the inline ones
  * with -march=native), counted by devtools/fastpath-insns.sh:

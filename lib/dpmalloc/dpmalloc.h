@@ -829,24 +829,23 @@ dpm_free_sized_inline(void *ptr, size_t size)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;
-	if (likely(!DPM_DEBUG_CHECKS && !DPM_FP_WATCH && dpm_fp_arena_chunk(ptr))) {
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH &&
+		   dpm_fp_arena_chunk(ptr))) {
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
+		unsigned int cls = dpm_fp_class(size);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(size <= DPM_FP_SMALL_MAX)) {
-			unsigned int cls = dpm_fp_class(size);
-
-			if (likely(desc->arena_socket == tc->socket_id &&
-				   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
-				   dpm_fp_region_start_cls(bits, ptr, cls) &&
-				   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
-				return;
-		} else if (desc->arena_socket == tc->socket_id && (bits & 7) == DPM_FP_PM_LARGE) {
-			/* A large run: the class comes from bits, as for
-			 * dpm_free(), whatever size says. */
-			dpm_fp_free_large(tc, ptr, bits);
+		if (likely(desc->arena_socket == tc->socket_id &&
+			   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
+			   dpm_fp_region_start_cls(bits, ptr, cls) &&
+			   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
 			return;
-		}
+	} else if (size > DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH) {
+		/* Large: the class comes from the page map, whatever size
+		 * says, so this is dpm_free() (its one look-up, then the
+		 * large easy path; a tail call). */
+		(dpm_free)(ptr);
+		return;
 	}
 	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }
