@@ -158,6 +158,7 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 			out->tcache_cached += tcache_bin_ncached(tb);
 		}
 	}
+	tcache_cached_bytes(tc, &out->tcache_bytes, &out->tcache_large_bytes);
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);
 	out->tcache_gc = dpm_counter_read(&tc->gc_runs);

@@ -69,6 +69,7 @@ static pthread_mutex_t tcache_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned int tcache_nbins_cfg;
 size_t tcache_large_max;
+static size_t tcache_large_budget_cfg;
 static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
@@ -79,8 +80,10 @@ static size_t tcache_slots_total;
  * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
  * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
  * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
- * Large classes: TCACHE_LARGE_BYTES / size objects, within [1, 20]: 20 of
- * 16 KiB, 8 of 64 KiB, 2 of 256 KiB, 1 from 512 KiB on. */
+ * Large classes: the lcore's large budget / size objects, within [1,
+ * TCACHE_LARGE_MAX_OBJS]: with 1 MiB, 20 of 16 KiB, 16 of 64 KiB, 4 of
+ * 256 KiB, 1 of 1 MiB; the budget also bounds all large classes together
+ * (tcache_large_trim()). */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
@@ -89,7 +92,7 @@ static uint16_t tcache_small_capacity(unsigned int cls)
 	return (uint16_t)RTE_MAX(20u, RTE_MIN(TCACHE_SMALL_MAX_OBJS, RTE_MAX(by_run, by_bytes)));
 }
 
-void tcache_boot(bool enable, size_t max_size)
+void tcache_boot(bool enable, size_t max_size, size_t large_budget)
 {
 	unsigned int cls;
 
@@ -99,6 +102,7 @@ void tcache_boot(bool enable, size_t max_size)
 	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
 	tcache_slots_total = 0;
+	tcache_large_budget_cfg = large_budget;
 	if (!enable) {
 		__atomic_store_n(&tcache_large_max, 0, __ATOMIC_RELAXED);
 		return;
@@ -111,8 +115,8 @@ void tcache_boot(bool enable, size_t max_size)
 		if (cls < SC_NBINS)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
-			tcache_capacity[cls] = (uint16_t)RTE_MAX(1u, RTE_MIN(20u,
-				(unsigned int)(TCACHE_LARGE_BYTES / size)));
+			tcache_capacity[cls] = (uint16_t)RTE_MAX(1u, RTE_MIN(TCACHE_LARGE_MAX_OBJS,
+				(unsigned int)RTE_MIN(large_budget / size, (size_t)UINT16_MAX)));
 		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
 		if (cls < SC_NBINS)   /* the outbound stack */
 			tcache_slots_total += tcache_capacity[cls] + 1u;
@@ -133,6 +137,7 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	tc->socket_id = a->socket_id;
 	tc->arena = a;
 	tc->nbins = tcache_nbins_cfg;
+	tc->large_budget = tcache_large_budget_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
@@ -274,7 +279,8 @@ void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum 
 
 /* Give back the n oldest objects of a stack (park: see
  * tcache_return_batch_to()). */
-static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, unsigned int n, bool park)
+static void tcache_bin_flush_oldest_to(struct tcache *tc, struct tcache_bin *tb, unsigned int cls,
+				       unsigned int n, bool park)
 {
 	unsigned int ncached = tcache_bin_ncached(tb);
 
@@ -285,13 +291,16 @@ static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, 
 	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
 	tcache_bin_head_set(tb, tb->head + n);
 	dpm_counter_add(&tb->nflush, n);
+	if (cls >= SC_NBINS)
+		tcache_large_bytes_add(tc, -(int64_t)(n * sc_class2size(cls)));
 	if (tcache_bin_low_water(tb) > ncached - n)
 		tb->low_water = dpm_fp_pos(tb->head);
 }
 
-static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
+static void tcache_bin_flush_oldest(struct tcache *tc, struct tcache_bin *tb, unsigned int cls,
+				    unsigned int n)
 {
-	tcache_bin_flush_oldest_to(tb, cls, n, true);
+	tcache_bin_flush_oldest_to(tc, tb, cls, n, true);
 }
 
 static void tcache_remote_flush_to(struct tcache *tc, bool park)
@@ -358,9 +367,12 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 	struct tcache_bin *tb = &tc->bins[cls];
 
 	/* Half, and at least one: a large class may hold only one. */
-	tcache_bin_flush_oldest(tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
+	tcache_bin_flush_oldest(tc, tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
 	dpm_counter_add(&tc->flushes, 1);
-	tcache_dalloc_easy(tb, ptr);
+	if (cls < SC_NBINS)
+		tcache_dalloc_easy(tb, ptr);
+	else
+		tcache_dalloc_large_easy(tc, cls, ptr);
 	/* Frees tick no GC on their easy path: flushes do, so that an lcore
 	 * that only frees still runs its GC steps. */
 	tcache_event(tc);
@@ -372,7 +384,7 @@ static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
 {
 	struct tcache_bin *tb = &tc->out[cls];
 
-	tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), park);
+	tcache_bin_flush_oldest_to(tc, tb, cls, tcache_bin_ncached(tb), park);
 	tb->low_water = tb->empty;
 }
 
@@ -390,6 +402,71 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 	dpm_counter_add(&tc->remote_frees, 1);
 	if (tc->nremote == TCACHE_REMOTE_MAX)
 		tcache_remote_flush(tc);
+}
+
+static bool tcache_large_bytes_exact(const struct tcache *tc);
+
+/*
+ * Give back large objects until the lcore's cached large bytes fit the
+ * budget again, keeping the object just pushed onto cls (its head): first
+ * the idle ones (below the low water mark: unused since the class's last
+ * GC visit, which would return them anyway), largest class first, all of a
+ * class's at once; then the oldest of cls; then the oldest of the other
+ * classes, largest first, only as many as needed. Each class's objects go
+ * back in one batch (tcache_return_batch_to()).
+ */
+void tcache_large_trim(struct tcache *tc, unsigned int cls)
+{
+	uint64_t budget = tc->large_budget;
+	unsigned int c;
+
+	DPM_ASSERT(cls >= SC_NBINS && cls < tc->nbins && tcache_large_bytes_exact(tc));
+	for (c = tc->nbins; c-- > SC_NBINS && tc->large_bytes > budget;) {
+		struct tcache_bin *tb = &tc->bins[c];
+
+		tcache_bin_flush_oldest(tc, tb, c, tcache_bin_low_water(tb));
+		/* What is left was used since the last visit. */
+		tcache_bin_low_water_set(tb, 0);
+	}
+	for (unsigned int i = 0; i <= tc->nbins - SC_NBINS && tc->large_bytes > budget; i++) {
+		/* cls first, then the others from the largest down */
+		c = i == 0 ? cls : tc->nbins - i;
+		if (i > 0 && c == cls)
+			continue;
+		struct tcache_bin *tb = &tc->bins[c];
+		size_t size = sc_class2size(c);
+		unsigned int keep = c == cls ? 1u : 0u;
+		unsigned int n = tcache_bin_ncached(tb);
+		uint64_t over = tc->large_bytes - budget;
+
+		n = n > keep ? n - keep : 0;
+		tcache_bin_flush_oldest(tc, tb, c, (unsigned int)RTE_MIN((uint64_t)n, (over + size - 1) / size));
+	}
+	dpm_counter_add(&tc->flushes, 1);
+	DPM_ASSERT(tc->large_bytes <= RTE_MAX(budget, (uint64_t)sc_class2size(cls)));
+}
+
+/* Whether the large bytes counted match the stacks (debug checks). */
+static bool tcache_large_bytes_exact(const struct tcache *tc)
+{
+	uint64_t all, large;
+
+	tcache_cached_bytes(tc, &all, &large);
+	return large == tc->large_bytes;
+}
+
+void tcache_cached_bytes(const struct tcache *tc, uint64_t *all, uint64_t *large)
+{
+	*all = *large = 0;
+	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
+		uint64_t bytes = (uint64_t)tcache_bin_ncached(&tc->bins[cls]) * sc_class2size(cls);
+
+		if (cls < SC_NBINS)
+			bytes += (uint64_t)tcache_bin_ncached(&tc->out[cls]) * sc_class2size(cls);
+		else
+			*large += bytes;
+		*all += bytes;
+	}
 }
 
 /* The inline malloc's entry to the GC step (dpm_fp.h). Returns the object, so that the inline malloc reaches it by a tail call
@@ -414,7 +491,7 @@ static void tcache_gc_large(struct tcache *tc)
 	cls = SC_NBINS + tc->gc_next_large;
 	tc->gc_next_large = (uint16_t)(tc->gc_next_large + 1u < nlarge ? tc->gc_next_large + 1u : 0);
 	tb = &tc->bins[cls];
-	tcache_bin_flush_oldest(tb, cls, tcache_bin_low_water(tb));
+	tcache_bin_flush_oldest(tc, tb, cls, tcache_bin_low_water(tb));
 	tb->low_water = dpm_fp_pos(tb->head);
 }
 
@@ -435,7 +512,7 @@ void tcache_event_hard(struct tcache *tc)
 	if (low > 0) {
 		/* Objects nobody asked for since the last visit: return 3/4 of
 		 * them and fill less next time. */
-		tcache_bin_flush_oldest(tb, cls, low - low / 4);
+		tcache_bin_flush_oldest(tc, tb, cls, low - low / 4);
 		if (cls < SC_NBINS && (tcache_bin_capacity(tb) >> (tb->lg_fill_div + 1)) >= 1 &&
 		    tb->lg_fill_div < TCACHE_LG_FILL_DIV_MAX)
 			tb->lg_fill_div++;
@@ -528,7 +605,7 @@ void tcache_flush_all(struct tcache *tc)
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		struct tcache_bin *tb = &tc->bins[cls];
 
-		tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), false);
+		tcache_bin_flush_oldest_to(tc, tb, cls, tcache_bin_ncached(tb), false);
 		tb->low_water = tb->empty;
 		if (cls < SC_NBINS)
 			tcache_out_flush(tc, cls, false);

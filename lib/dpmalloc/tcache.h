@@ -27,6 +27,16 @@
  * over those) and returns all of its unused objects: idle large bins, which
  * pin the most memory, go back first.
  *
+ * Large classes share one byte budget per lcore (dpm_config's
+ * tcache_large_budget), as tcmalloc's per-thread caches do: a class holds
+ * budget / size objects (within [1, TCACHE_LARGE_MAX_OBJS]), and a push
+ * that takes the lcore's cached large bytes past the budget gives objects
+ * back until they fit again: first those unused since the class's last GC
+ * visit, largest class first, then the oldest of the pushed class, then
+ * the oldest of the others, largest first; never the object just pushed.
+ * So an lcore holds at most max(budget, that object's size) in large
+ * objects, and every class still caches one.
+ *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
  * small objects of another arena of the same socket go to that class's
@@ -48,7 +58,7 @@
 #define TCACHE_LG_FILL_DIV_MAX 5
 #define TCACHE_SMALL_BYTES (64u << 10)   /* per small class, see tcache.c */
 #define TCACHE_SMALL_MAX_OBJS 1024u
-#define TCACHE_LARGE_BYTES ((size_t)512 << 10)   /* per large class */
+#define TCACHE_LARGE_MAX_OBJS 20u   /* per large class (stacks are scanned) */
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
@@ -67,13 +77,18 @@ struct tcache {
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
 	unsigned int nremote;
-	uint64_t fills, flushes, gc_runs, remote_frees;
+	uint64_t fills, flushes;
+	/* Bytes in the large classes' stacks (tcache_large_bytes()), and the
+	 * most they may hold: a push past it gives the oldest back. */
+	uint64_t large_bytes;
+	uint64_t large_budget;
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
 	/* Outbound stacks (dpm_fp.h): frees of small objects of other arenas
 	 * of the socket, flushed home whole when full, at each GC visit of
 	 * their class and by a flush. Index TCACHE_OUT + cls. */
 	struct tcache_bin out[SC_NBINS];
 	void *remote[TCACHE_REMOTE_MAX];
+	uint64_t gc_runs, remote_frees;
 } __rte_cache_aligned;
 
 #define TCACHE_OUT DPM_FP_OUT_BIN
@@ -124,6 +139,50 @@ static inline void *tcache_alloc_easy(struct tcache_bin *tb)
 static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 {
 	return dpm_fp_push(tb, ptr);
+}
+
+/* Over the budget after a push onto large class cls: give back (see
+ * above). */
+void tcache_large_trim(struct tcache *tc, unsigned int cls);
+
+/* Add to the cached large bytes (statistics read them from other
+ * threads). */
+static inline void tcache_large_bytes_add(struct tcache *tc, int64_t n)
+{
+	dpm_counter_add(&tc->large_bytes, (uint64_t)n);
+}
+
+/* Pop a cached object of large class cls, or NULL on a miss. */
+static inline void *tcache_alloc_large_easy(struct tcache *tc, unsigned int cls)
+{
+	void *p = dpm_fp_pop(&tc->bins[cls]);
+
+	if (p != NULL)
+		tcache_large_bytes_add(tc, -(int64_t)sc_class2size(cls));
+	return p;
+}
+
+/* Push a freed object of large class cls; false when the stack is full.
+ * Past the lcore's large budget, older objects go back to the arena. */
+static inline bool tcache_dalloc_large_easy(struct tcache *tc, unsigned int cls, void *ptr)
+{
+	size_t size = sc_class2size(cls);
+	uint64_t bytes;
+
+	if (!dpm_fp_push(&tc->bins[cls], ptr))
+		return false;
+	bytes = tc->large_bytes + size;
+	__atomic_store_n(&tc->large_bytes, bytes, __ATOMIC_RELAXED);
+	/* Over the budget with more than this object cached. */
+	if (unlikely(bytes > tc->large_budget && bytes > size))
+		tcache_large_trim(tc, cls);
+	return true;
+}
+
+/* Pop for any cached class (small: the plain stack). */
+static inline void *tcache_alloc_cls(struct tcache *tc, unsigned int cls)
+{
+	return cls < SC_NBINS ? tcache_alloc_easy(&tc->bins[cls]) : tcache_alloc_large_easy(tc, cls);
 }
 
 /* Move a stack's head: statistics read it from other threads. */
@@ -209,8 +268,14 @@ static inline void tcache_event(struct tcache *tc)
 }
 
 /* Set-up from the configuration: enabled or not, the largest size cached
- * (small classes always are). Clears the cross-socket counters. */
-void tcache_boot(bool enable, size_t max_size);
+ * (small classes always are), the large classes' byte budget per lcore.
+ * Clears the cross-socket counters. */
+void tcache_boot(bool enable, size_t max_size, size_t large_budget);
+
+/* Bytes cached by a tcache, from its stacks' depths (any thread: read
+ * relaxed, exact when the lcore is between two calls): all classes
+ * (outbound stacks included) into *all, the large classes into *large. */
+void tcache_cached_bytes(const struct tcache *tc, uint64_t *all, uint64_t *large);
 
 /* Number of classes the tcache covers (0 when disabled). */
 unsigned int tcache_nbins(void);

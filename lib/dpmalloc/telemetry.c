@@ -459,6 +459,8 @@ dpm_tel_lcore(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "tcache_flushes", st.tcache_flushes);
 	rte_tel_data_add_dict_u64(d, "tcache_gc", st.tcache_gc);
 	rte_tel_data_add_dict_u64(d, "tcache_cached", st.tcache_cached);
+	rte_tel_data_add_dict_u64(d, "tcache_bytes", st.tcache_bytes);
+	rte_tel_data_add_dict_u64(d, "tcache_large_bytes", st.tcache_large_bytes);
 	rte_tel_data_add_dict_u64(d, "remote_frees", st.remote_frees);
 	return 0;
 }
