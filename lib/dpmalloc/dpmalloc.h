@@ -537,6 +537,13 @@ struct dpm_socket_stats {
 	uint64_t bytes_metadata;  /**< bytes reserved for metadata (never returned before dpm_fini()) */
 	uint64_t chunks_used;     /**< chunks in use by arenas or huge objects (an arena's one empty spare chunk is not counted) */
 	uint64_t bytes_allocated; /**< bytes in live objects (class sizes), tcaches included */
+	/**
+	 * Bytes of small objects parked in the arenas' transfer caches
+	 * (flushed by tcaches, counted as freed, not yet back in their runs:
+	 * the pages they occupy stay in use until a fill takes them or a GC
+	 * step, dpm_tcache_flush() or dpm_trim() returns them).
+	 */
+	uint64_t bytes_parked;
 	uint64_t nmalloc;         /**< objects handed out by this socket's arenas (to callers, or in batches to tcaches) */
 	uint64_t nfree;           /**< objects returned to this socket's arenas (from callers, or in batches from tcaches) */
 	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets (plain pthreads have no socket and are not counted) */
