@@ -146,7 +146,7 @@ static void *dpm_alloc_socket_once(int socket_id, const struct sc_request *req)
 		tc = dpm_lcore_tcache(rte_lcore_id());
 	if (tc != NULL && tc->socket_id == socket_id &&
 	    (req->kind == SC_KIND_SMALL || req->kind == SC_KIND_LARGE) && req->cls < tc->nbins) {
-		void *p = tcache_alloc_cls(tc, req->cls);
+		void *p = tcache_alloc_easy(&tc->bins[req->cls]);
 
 		if (p == NULL)
 			p = tcache_alloc_hard(tc, req->cls);
@@ -222,7 +222,7 @@ void *dpm_malloc_hard(size_t size)
 	if (!dpm_watch && size > SC_SMALL_MAX &&
 	    size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED)) {
 		struct tcache *tc = tcache_lookup(rte_lcore_id());
-		void *p = tcache_alloc_large_easy(tc, sc_size2class_compute(size));
+		void *p = tcache_alloc_easy(&tc->bins[sc_size2class_compute(size)]);
 
 		if (p != NULL) {
 			tcache_event(tc);
@@ -439,8 +439,7 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 			return;
 		}
 		/* As on the easy path, a free ticks no GC unless it flushes. */
-		if (!(obj->cls < SC_NBINS ? tcache_dalloc_easy(tb, ptr)
-					  : tcache_dalloc_large_easy(tc, obj->cls, ptr))) {
+		if (!tcache_dalloc_easy(tb, ptr)) {
 			if (out)
 				tcache_dalloc_out_hard(tc, obj->cls, ptr);
 			else
@@ -484,7 +483,7 @@ static inline bool dpm_free_large_easy(void *ptr)
 		rte_errno = EINVAL;
 		return true;
 	}
-	return tcache_dalloc_large_easy(tc, cls, ptr);
+	return tcache_dalloc_easy(&tc->bins[cls], ptr);
 }
 
 void dpm_free_hard(void *ptr)

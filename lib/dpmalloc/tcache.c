@@ -80,10 +80,10 @@ static size_t tcache_slots_total;
  * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
  * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
  * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
- * Large classes: the lcore's large budget / size objects, within [1,
- * TCACHE_LARGE_MAX_OBJS]: with 1 MiB, 20 of 16 KiB, 16 of 64 KiB, 4 of
+ * Large classes: at most the lcore's large budget / size objects, within
+ * [1, TCACHE_LARGE_MAX_OBJS]: with 1 MiB, 20 of 16 KiB, 16 of 64 KiB, 4 of
  * 256 KiB, 1 of 1 MiB; the budget also bounds all large classes together
- * (tcache_large_trim()). */
+ * (their limits, see tcache.h). */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
@@ -130,6 +130,11 @@ unsigned int tcache_nbins(void)
 	return tcache_nbins_cfg;
 }
 
+unsigned int tcache_large_capacity(unsigned int cls)
+{
+	return cls >= SC_NBINS && cls < tcache_nbins_cfg ? tcache_capacity[cls] : 0;
+}
+
 static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, struct arena *a)
 {
 	memset(tc, 0, sizeof(*tc));
@@ -141,6 +146,8 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
+		if (cls >= SC_NBINS)   /* no grant yet: full and empty */
+			tc->bins[cls].full = tc->bins[cls].empty;
 		slots += tcache_capacity[cls] + 1u;
 	}
 	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
@@ -291,8 +298,6 @@ static void tcache_bin_flush_oldest_to(struct tcache *tc, struct tcache_bin *tb,
 	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
 	tcache_bin_head_set(tb, tb->head + n);
 	dpm_counter_add(&tb->nflush, n);
-	if (cls >= SC_NBINS)
-		tcache_large_bytes_add(tc, -(int64_t)(n * sc_class2size(cls)));
 	if (tcache_bin_low_water(tb) > ncached - n)
 		tb->low_water = dpm_fp_pos(tb->head);
 }
@@ -362,18 +367,94 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 	return tcache_alloc_easy(tb);
 }
 
+/* ------------------------------------------------------------------------
+ * Large classes' limits under the lcore's byte budget (see tcache.h).
+ */
+
+/* Set large class cls's limit (not below its depth): its full position,
+ * and the grants' bytes. */
+static void tcache_large_limit_set(struct tcache *tc, unsigned int cls, unsigned int limit)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	uint64_t size = sc_class2size(cls);
+
+	DPM_ASSERT(limit >= tcache_bin_ncached(tb) && limit <= tcache_capacity[cls]);
+	tc->large_granted = tc->large_granted - tcache_bin_capacity(tb) * size + limit * size;
+	tb->full = tb->empty - limit * (uint32_t)sizeof(void *);
+}
+
+/*
+ * Take back grants of classes other than cls until at most target bytes
+ * are granted: unused grants (limits above depths) first, then idle
+ * objects (below the low water mark: unused since the class's last GC
+ * visit, which would return them anyway; all of a class's), then, with
+ * used, the oldest objects, only as many as needed; each pass from the
+ * largest class down. Each class's objects go back in one batch.
+ */
+static void tcache_large_reclaim(struct tcache *tc, unsigned int cls, uint64_t target, bool used)
+{
+	unsigned int c, flushed = 0;
+
+	for (c = tc->nbins; c-- > SC_NBINS && tc->large_granted > target;)
+		if (c != cls)
+			tcache_large_limit_set(tc, c, tcache_bin_ncached(&tc->bins[c]));
+	for (c = tc->nbins; c-- > SC_NBINS && tc->large_granted > target;) {
+		struct tcache_bin *tb = &tc->bins[c];
+		unsigned int idle = tcache_bin_low_water(tb);
+
+		if (c == cls || idle == 0)
+			continue;
+		tcache_bin_flush_oldest(tc, tb, c, idle);
+		tcache_bin_low_water_set(tb, 0);   /* what is left was used */
+		tcache_large_limit_set(tc, c, tcache_bin_ncached(tb));
+		flushed++;
+	}
+	for (c = tc->nbins; used && c-- > SC_NBINS && tc->large_granted > target;) {
+		struct tcache_bin *tb = &tc->bins[c];
+		uint64_t size = sc_class2size(c);
+		unsigned int n = tcache_bin_ncached(tb);
+
+		if (c == cls || n == 0)
+			continue;
+		n = (unsigned int)RTE_MIN((uint64_t)n, (tc->large_granted - target + size - 1) / size);
+		tcache_bin_flush_oldest(tc, tb, c, n);
+		tcache_large_limit_set(tc, c, tcache_bin_ncached(tb));
+		flushed++;
+	}
+	if (flushed != 0)
+		dpm_counter_add(&tc->flushes, 1);
+}
+
+/* A push onto a full large stack: grow its limit by one object within
+ * the budget (a class with no grant always gets one), or else flush. */
+static bool tcache_large_grow(struct tcache *tc, unsigned int cls)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	unsigned int limit = tcache_bin_capacity(tb);
+	uint64_t size = sc_class2size(cls), budget = tc->large_budget;
+
+	if (limit >= tcache_capacity[cls])
+		return false;
+	if (tc->large_granted + size > budget)
+		tcache_large_reclaim(tc, cls, budget > size ? budget - size : 0, limit == 0);
+	if (tc->large_granted + size > budget && limit > 0)
+		return false;
+	tcache_large_limit_set(tc, cls, limit + 1);
+	DPM_ASSERT(tc->large_granted <= RTE_MAX(budget, size));
+	return true;
+}
+
 void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
 
-	/* Half, and at least one: a large class may hold only one. */
-	tcache_bin_flush_oldest(tc, tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
-	dpm_counter_add(&tc->flushes, 1);
-	if (cls < SC_NBINS)
-		tcache_dalloc_easy(tb, ptr);
-	else
-		tcache_dalloc_large_easy(tc, cls, ptr);
-	/* Frees tick no GC on their easy path: flushes do, so that an lcore
+	if (cls < SC_NBINS || !tcache_large_grow(tc, cls)) {
+		/* Half, and at least one: a large class may hold only one. */
+		tcache_bin_flush_oldest(tc, tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
+		dpm_counter_add(&tc->flushes, 1);
+	}
+	tcache_dalloc_easy(tb, ptr);
+	/* Frees tick no GC on their easy path: hard ones do, so that an lcore
 	 * that only frees still runs its GC steps. */
 	tcache_event(tc);
 }
@@ -402,57 +483,6 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 	dpm_counter_add(&tc->remote_frees, 1);
 	if (tc->nremote == TCACHE_REMOTE_MAX)
 		tcache_remote_flush(tc);
-}
-
-static bool tcache_large_bytes_exact(const struct tcache *tc);
-
-/*
- * Give back large objects until the lcore's cached large bytes fit the
- * budget again, keeping the object just pushed onto cls (its head): first
- * the idle ones (below the low water mark: unused since the class's last
- * GC visit, which would return them anyway), largest class first, all of a
- * class's at once; then the oldest of cls; then the oldest of the other
- * classes, largest first, only as many as needed. Each class's objects go
- * back in one batch (tcache_return_batch_to()).
- */
-void tcache_large_trim(struct tcache *tc, unsigned int cls)
-{
-	uint64_t budget = tc->large_budget;
-	unsigned int c;
-
-	DPM_ASSERT(cls >= SC_NBINS && cls < tc->nbins && tcache_large_bytes_exact(tc));
-	for (c = tc->nbins; c-- > SC_NBINS && tc->large_bytes > budget;) {
-		struct tcache_bin *tb = &tc->bins[c];
-
-		tcache_bin_flush_oldest(tc, tb, c, tcache_bin_low_water(tb));
-		/* What is left was used since the last visit. */
-		tcache_bin_low_water_set(tb, 0);
-	}
-	for (unsigned int i = 0; i <= tc->nbins - SC_NBINS && tc->large_bytes > budget; i++) {
-		/* cls first, then the others from the largest down */
-		c = i == 0 ? cls : tc->nbins - i;
-		if (i > 0 && c == cls)
-			continue;
-		struct tcache_bin *tb = &tc->bins[c];
-		size_t size = sc_class2size(c);
-		unsigned int keep = c == cls ? 1u : 0u;
-		unsigned int n = tcache_bin_ncached(tb);
-		uint64_t over = tc->large_bytes - budget;
-
-		n = n > keep ? n - keep : 0;
-		tcache_bin_flush_oldest(tc, tb, c, (unsigned int)RTE_MIN((uint64_t)n, (over + size - 1) / size));
-	}
-	dpm_counter_add(&tc->flushes, 1);
-	DPM_ASSERT(tc->large_bytes <= RTE_MAX(budget, (uint64_t)sc_class2size(cls)));
-}
-
-/* Whether the large bytes counted match the stacks (debug checks). */
-static bool tcache_large_bytes_exact(const struct tcache *tc)
-{
-	uint64_t all, large;
-
-	tcache_cached_bytes(tc, &all, &large);
-	return large == tc->large_bytes;
 }
 
 void tcache_cached_bytes(const struct tcache *tc, uint64_t *all, uint64_t *large)

@@ -28,14 +28,20 @@
  * pin the most memory, go back first.
  *
  * Large classes share one byte budget per lcore (dpm_config's
- * tcache_large_budget), as tcmalloc's per-thread caches do: a class holds
- * budget / size objects (within [1, TCACHE_LARGE_MAX_OBJS]), and a push
- * that takes the lcore's cached large bytes past the budget gives objects
- * back until they fit again: first those unused since the class's last GC
- * visit, largest class first, then the oldest of the pushed class, then
- * the oldest of the others, largest first; never the object just pushed.
- * So an lcore holds at most max(budget, that object's size) in large
- * objects, and every class still caches one.
+ * tcache_large_budget), as tcmalloc's per-thread caches do, at no cost to
+ * the easy paths: a large stack's limit (its full position) is a grant,
+ * and the grants' bytes (sum of limit x size, large_granted) never exceed
+ * the budget, or one object's size where that is larger. A stack starts
+ * with no grant; a push onto a full stack (tcache_dalloc_hard()) grows its
+ * limit by one, up to budget / size objects (within [1,
+ * TCACHE_LARGE_MAX_OBJS]), taking bytes back from the other classes when
+ * the budget is spent: unused grants first (free: the limit drops to the
+ * depth), then objects unused since their class's last GC visit (idle),
+ * largest class first; a class with no grant yet also takes the oldest
+ * objects of the others, largest first, so that every class caches at
+ * least one. Otherwise the stack flushes its oldest half, as a small
+ * one does. So the lcore's cached large bytes stay within the budget, or
+ * one object.
  *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
@@ -78,9 +84,9 @@ struct tcache {
 	unsigned int lcore_id;
 	unsigned int nremote;
 	uint64_t fills, flushes;
-	/* Bytes in the large classes' stacks (tcache_large_bytes()), and the
-	 * most they may hold: a push past it gives the oldest back. */
-	uint64_t large_bytes;
+	/* Bytes granted to the large classes' stacks (their limits times
+	 * their sizes), and the most they may be (see above). */
+	uint64_t large_granted;
 	uint64_t large_budget;
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
 	/* Outbound stacks (dpm_fp.h): frees of small objects of other arenas
@@ -141,50 +147,6 @@ static inline bool tcache_dalloc_easy(struct tcache_bin *tb, void *ptr)
 	return dpm_fp_push(tb, ptr);
 }
 
-/* Over the budget after a push onto large class cls: give back (see
- * above). */
-void tcache_large_trim(struct tcache *tc, unsigned int cls);
-
-/* Add to the cached large bytes (statistics read them from other
- * threads). */
-static inline void tcache_large_bytes_add(struct tcache *tc, int64_t n)
-{
-	dpm_counter_add(&tc->large_bytes, (uint64_t)n);
-}
-
-/* Pop a cached object of large class cls, or NULL on a miss. */
-static inline void *tcache_alloc_large_easy(struct tcache *tc, unsigned int cls)
-{
-	void *p = dpm_fp_pop(&tc->bins[cls]);
-
-	if (p != NULL)
-		tcache_large_bytes_add(tc, -(int64_t)sc_class2size(cls));
-	return p;
-}
-
-/* Push a freed object of large class cls; false when the stack is full.
- * Past the lcore's large budget, older objects go back to the arena. */
-static inline bool tcache_dalloc_large_easy(struct tcache *tc, unsigned int cls, void *ptr)
-{
-	size_t size = sc_class2size(cls);
-	uint64_t bytes;
-
-	if (!dpm_fp_push(&tc->bins[cls], ptr))
-		return false;
-	bytes = tc->large_bytes + size;
-	__atomic_store_n(&tc->large_bytes, bytes, __ATOMIC_RELAXED);
-	/* Over the budget with more than this object cached. */
-	if (unlikely(bytes > tc->large_budget && bytes > size))
-		tcache_large_trim(tc, cls);
-	return true;
-}
-
-/* Pop for any cached class (small: the plain stack). */
-static inline void *tcache_alloc_cls(struct tcache *tc, unsigned int cls)
-{
-	return cls < SC_NBINS ? tcache_alloc_easy(&tc->bins[cls]) : tcache_alloc_large_easy(tc, cls);
-}
-
 /* Move a stack's head: statistics read it from other threads. */
 static inline void tcache_bin_head_set(struct tcache_bin *tb, void **head)
 {
@@ -200,7 +162,7 @@ static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
 	return (uint32_t)(tb->empty - dpm_fp_pos(head)) / sizeof(void *);
 }
 
-/* A stack's capacity. */
+/* A stack's capacity (a large class's: its current limit, see above). */
 static inline unsigned int tcache_bin_capacity(const struct tcache_bin *tb)
 {
 	return (uint32_t)(tb->empty - tb->full) / sizeof(void *);
@@ -267,6 +229,9 @@ static inline void tcache_event(struct tcache *tc)
 		tcache_event_hard(tc);
 }
 
+/* The most objects large class cls may ever hold (its limit's ceiling). */
+unsigned int tcache_large_capacity(unsigned int cls);
+
 /* Set-up from the configuration: enabled or not, the largest size cached
  * (small classes always are), the large classes' byte budget per lcore.
  * Clears the cross-socket counters. */
@@ -296,7 +261,8 @@ extern DPM_HIDDEN uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
  * allocate directly (large classes). */
 void *tcache_alloc_hard(struct tcache *tc, unsigned int cls);
 
-/* Full stack: flush the oldest half, then push ptr. */
+/* Full stack: flush the oldest half, then push ptr; a large class may
+ * grow its limit instead (see above). */
 void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
 
 /* Full outbound stack of class cls: send it home, then push ptr. */

@@ -69,11 +69,13 @@ Test(tcache, capacity_follows_run_geometry_or_a_byte_budget_and_large_classes_by
 		/* the lcore's large budget (1 MiB) of objects, within [1, 20] */
 		unsigned int want = RTE_MAX(1u, RTE_MIN(20u, (unsigned int)((1u << 20) / sc_class2size(cls))));
 
-		cr_assert_eq(tcache_bin_capacity(&tc->bins[cls]), want, "class %u", cls);
+		cr_assert_eq(tcache_large_capacity(cls), want, "class %u", cls);
+		/* nothing granted before the class's first free */
+		cr_assert_eq(tcache_bin_capacity(&tc->bins[cls]), 0, "class %u", cls);
 	}
-	cr_assert_eq(tcache_bin_capacity(&tc->bins[sc_size2class(16384)]), 20);
-	cr_assert_eq(tcache_bin_capacity(&tc->bins[sc_size2class(65536)]), 16);
-	cr_assert_eq(tcache_bin_capacity(&tc->bins[tc->nbins - 1]), 1);
+	cr_assert_eq(tcache_large_capacity(sc_size2class(16384)), 20);
+	cr_assert_eq(tcache_large_capacity(sc_size2class(65536)), 16);
+	cr_assert_eq(tcache_large_capacity(tc->nbins - 1), 1);
 	dpm_fini();
 }
 
@@ -88,7 +90,7 @@ Test(tcache, with_a_zero_large_budget_every_large_class_still_holds_one_object)
 	struct tcache *tc = self_tcache();
 
 	for (unsigned int cls = SC_NBINS; cls < tc->nbins; cls++)
-		cr_assert_eq(tcache_bin_capacity(&tc->bins[cls]), 1, "class %u", cls);
+		cr_assert_eq(tcache_large_capacity(cls), 1, "class %u", cls);
 	dpm_fini();
 }
 
@@ -217,9 +219,12 @@ Test(tcache, idle_large_objects_go_back_before_the_pushed_class_loses_any)
 	 * first, all of them: the 64 KiB class keeps everything */
 	for (int i = 0; i < 4; i++)
 		dpm_free(a[i]);
+	struct dpm_lcore_stats ls;
+
 	cr_assert_eq(tcache_bin_ncached(&tc->bins[ca]), 4);
 	cr_assert_eq(tcache_bin_ncached(&tc->bins[cb]), 0);
-	cr_assert_eq(tc->large_bytes, 256 << 10);
+	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+	cr_assert_eq(ls.tcache_large_bytes, 256 << 10);
 	dpm_fini();
 }
 
@@ -698,7 +703,7 @@ Test(tcache, a_full_one_object_stack_flushes_before_it_takes_the_next)
 		p[i] = dpm_malloc((size_t)1 << 20);
 	struct tcache_bin *tb = &self_tcache()->bins[cls];
 
-	cr_assert_eq(tcache_bin_capacity(tb), 1);
+	cr_assert_eq(tcache_large_capacity(cls), 1);
 	for (unsigned int i = 0; i < RTE_DIM(p); i++)
 		dpm_free(p[i]);
 	cr_assert_eq(tcache_bin_ncached(tb), 1);
