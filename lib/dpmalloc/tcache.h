@@ -54,6 +54,7 @@
  */
 
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "dpm_fp.h"
@@ -231,6 +232,24 @@ static inline void tcache_event(struct tcache *tc)
 
 /* The most objects large class cls may ever hold (its limit's ceiling). */
 unsigned int tcache_large_capacity(unsigned int cls);
+
+/* Pop n objects (1 <= n <= tcache_bin_ncached(tb)) into ptrs in one copy,
+ * newest first, as n pops would hand them out: one head move, one count,
+ * the low water moved once, the GC ticked n times. */
+static inline void tcache_alloc_bulk_easy(struct tcache *tc, struct tcache_bin *tb, void **ptrs,
+					  unsigned int n)
+{
+	void **head = tb->head;
+
+	memcpy(ptrs, head, n * sizeof(void *));
+	tcache_bin_head_set(tb, head + n);
+	if ((uint32_t)(tb->low_water - dpm_fp_pos(head)) < n * (uint32_t)sizeof(void *))
+		tb->low_water = dpm_fp_pos(head + n);
+	__atomic_store_n(&tb->nmalloc, tb->nmalloc + n, __ATOMIC_RELAXED);
+	tc->gc_ticker -= (int32_t)n;
+	if (unlikely(tc->gc_ticker <= 0))
+		tcache_event_hard(tc);
+}
 
 /* Set-up from the configuration: enabled or not, the largest size cached
  * (small classes always are), the large classes' byte budget per lcore.

@@ -567,6 +567,46 @@ Test(tcache, bulk_allocation_moves_a_whole_batch_under_one_lock, .disabled = DPM
 	dpm_fini();
 }
 
+/* A bulk allocation the stack holds is n pops at once: the newest first,
+ * the low water moved to the new depth (a GC visit must not flush objects
+ * that are gone), the GC ticked n times, nmalloc counted n times. */
+Test(tcache, bulk_pop_counts_as_n_pops, .disabled = DPM_FP_WATCH)
+{
+	void *p[200], *q[150];
+
+	init_default();
+	dpm_free(dpm_malloc(48));
+	dpm_tcache_flush();
+	struct tcache *tc = self_tcache();
+	unsigned int cls = sc_size2class(48);
+	struct tcache_bin *tb = &tc->bins[cls];
+
+	cr_assert_eq(dpm_malloc_bulk(p, 200, 48), 200);
+	dpm_free_bulk(p, 200);
+	cr_assert_eq(tcache_bin_ncached(tb), 200);
+	tc->gc_next = cls;
+	tcache_event_hard(tc);   /* a visit: the low water is the depth */
+	cr_assert_eq(tcache_bin_low_water(tb), 200);
+	uint64_t nmalloc = tb->nmalloc, runs = tc->gc_runs;
+
+	tc->gc_ticker = 160;
+	cr_assert_eq(dpm_malloc_bulk(q, 150, 48), 150);
+	for (unsigned int i = 0; i < 150; i++)
+		cr_assert_eq(q[i], p[199 - i], "q[%u]", i);
+	cr_assert_eq(tcache_bin_ncached(tb), 50);
+	cr_assert_eq(tcache_bin_low_water(tb), 50, "low water %u, want 50", tcache_bin_low_water(tb));
+	cr_assert_eq(tb->nmalloc, nmalloc + 150);
+	cr_assert_eq(tc->gc_ticker, 10);
+	cr_assert_eq(tc->gc_runs, runs);
+	/* 50 more pass the GC step: it runs once, the ticker starts over. */
+	cr_assert_eq(dpm_malloc_bulk(q, 50, 48), 50);
+	cr_assert_eq(tc->gc_runs, runs + 1);
+	cr_assert_eq(tc->gc_ticker, TCACHE_GC_INCR);
+	cr_assert_eq(tcache_bin_ncached(tb), 0);
+	dpm_free_bulk(q, 50);
+	dpm_fini();
+}
+
 /* Only debug builds scan tcaches for double frees (-Ddebug_checks=true;
  * devtools/test.sh runs this file in such a build too). Disabled, rather
  * than skipped at run time, in release builds: a run-time skip would start
