@@ -867,6 +867,16 @@ void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc,
 	}
 }
 
+uint64_t arena_xfer_bytes(struct arena *a)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < SC_NBINS; i++)
+		bytes += (uint64_t)__atomic_load_n(&a->bins[i].nxfer, __ATOMIC_RELAXED) *
+			 sc_bin_info[i].reg_size;
+	return bytes;
+}
+
 unsigned int arena_spare_chunks(struct arena *a)
 {
 	unsigned int n;

@@ -277,6 +277,9 @@ bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsi
  * classes: runs). */
 void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
 			   uint64_t *cur, uint64_t *curruns);
+/* Bytes of objects parked in the arena's transfer caches (read unlocked,
+ * relaxed: exact when no lcore flushes or fills meanwhile). */
+uint64_t arena_xfer_bytes(struct arena *a);
 /* Empty chunks the arena keeps against thrashing (0 or 1). */
 unsigned int arena_spare_chunks(struct arena *a);
 /* Double frees refused so far. */

@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -29,6 +30,7 @@ struct base_socket {
 	uintptr_t cursor, end;
 	size_t next_block, footprint;
 	unsigned int nblocks;
+	uint64_t failures;         /* failed allocations since the last success */
 };
 
 static struct base_socket base_sockets[RTE_MAX_NUMA_NODES];
@@ -78,6 +80,7 @@ static int base_grow_locked(struct base_socket *bs, int socket_id, size_t size)
 void *base_alloc(int socket_id, size_t size)
 {
 	struct base_socket *bs = base_socket_get(socket_id);
+	uint64_t failures;
 	void *p = NULL;
 
 	size = DPM_ALIGN_UP(size, RTE_CACHE_LINE_SIZE);
@@ -87,9 +90,19 @@ void *base_alloc(int socket_id, size_t size)
 	p = (void *)bs->cursor;
 	bs->cursor += size;
 out:
+	/* One ERR line per run of failures, not one per call: an exhausted
+	 * socket is asked again on every allocation that needs metadata. */
+	failures = bs->failures;
+	bs->failures = p == NULL ? failures + 1 : 0;
 	dpm_unlock(&bs->lock);
-	if (p == NULL)
-		DPM_LOG(ERR, "no memory for %zu bytes of metadata on socket %d", size, socket_id);
+	if (p == NULL && failures == 0)
+		DPM_LOG(ERR, "no memory for %zu bytes of metadata on socket %d "
+			"(further failures are logged at DEBUG until one succeeds)", size, socket_id);
+	else if (p == NULL)
+		DPM_LOG(DEBUG, "no memory for %zu bytes of metadata on socket %d", size, socket_id);
+	else if (failures != 0)
+		DPM_LOG(NOTICE, "metadata memory on socket %d again, after %" PRIu64 " failures",
+			socket_id, failures);
 	return p;
 }
 
@@ -124,6 +137,7 @@ void base_fini(void)
 		bs->cursor = bs->end = 0;
 		bs->footprint = 0;
 		bs->nblocks = 0;
+		bs->failures = 0;
 		bs->next_block = BASE_BLOCK_FIRST;
 	}
 }

@@ -71,7 +71,9 @@ static size_t span_words(size_t nchunks)
  * Best fit in one span: the free run (maximal stretch of free chunks) with
  * the fewest chunks that holds nchunks aligned ones. A multi-chunk object
  * (high) takes the highest such run and its highest aligned place; a
- * single chunk the lowest run and its lowest chunk. *run_len is the best
+ * single chunk the lowest run and its lowest chunk. An exact fit ends the
+ * search at once, so of several exact fits both take the lowest (the
+ * first found): not scanning on is worth more than the side. *run_len is the best
  * run length seen so far (in spans looked at before) and gets the new
  * one. Returns the chunk index, or -1 when nothing here beats *run_len.
  */

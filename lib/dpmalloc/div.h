@@ -18,6 +18,7 @@
  * callers detect such pointers by multiplying back.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct div_info {
@@ -32,6 +33,42 @@ static inline void div_init(struct div_info *div, uint32_t d)
 static inline uint32_t div_compute(const struct div_info *div, uint32_t n)
 {
 	return (uint32_t)(((uint64_t)n * div->magic) >> 32);
+}
+
+/*
+ * Whether n is a multiple of d, without a divide and without multiplying
+ * back (Hacker's Delight, 10-17): write d = m * 2^k with m odd, and let inv
+ * be m's inverse modulo 2^32. For n = q * d with q <= (2^32 - 1) / d,
+ * n * inv = q * 2^k (mod 2^32), which rotated right by k is q again; any
+ * other n lands above that bound (the map n -> rotr(n * inv, k) is a
+ * bijection of the 32-bit words, and the multiples of d fill [0, max]).
+ * One multiply, one rotate, one compare: bulk frees test every region
+ * start this way.
+ */
+struct div_multiple {
+	uint32_t inv;
+	uint32_t max;
+	uint32_t shift;
+};
+
+static inline void div_multiple_init(struct div_multiple *dm, uint32_t d)
+{
+	uint32_t m = d >> __builtin_ctz(d), inv = m;
+
+	/* Newton's iteration doubles the correct low bits: 3 -> 48. */
+	for (int i = 0; i < 4; i++)
+		inv *= 2 - m * inv;
+	dm->inv = inv;
+	dm->shift = (uint32_t)__builtin_ctz(d);
+	dm->max = UINT32_MAX / d;
+}
+
+static inline bool div_is_multiple(const struct div_multiple *dm, uint32_t n)
+{
+	uint32_t x = n * dm->inv;
+
+	/* A rotate; the & 31 keeps shift 0 from shifting by 32. */
+	return ((x >> dm->shift) | (x << ((32 - dm->shift) & 31))) <= dm->max;
 }
 
 #endif /* DPM_DIV_H */

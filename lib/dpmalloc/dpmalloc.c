@@ -570,6 +570,18 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	unsigned int i;
 	size_t total;
 
+	/* The easy half: a small class whose stack holds n, copied out at
+	 * once (tcache_none's stacks hold nothing: other threads go on). */
+	if (!dpm_watch && likely(size <= SC_SMALL_MAX && ptrs != NULL)) {
+		struct tcache_bin *tb;
+
+		tc = tcache_lookup(rte_lcore_id());
+		tb = &tc->bins[sc_size2class_lookup(size)];
+		if (likely(n - 1u < tcache_bin_ncached(tb))) {
+			tcache_alloc_bulk_easy(tc, tb, ptrs, n);
+			return n;
+		}
+	}
 	if (dpm_ensure_init() != 0)
 		return 0;
 	if (n == 0 || ptrs == NULL) {
@@ -611,8 +623,87 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
 	return n;
 }
 
+/*
+ * dpm_free_bulk() on an lcore with a tcache. Every pointer is validated as
+ * dpm_free()'s easy path validates it, but what a burst shares is looked up
+ * once per group of consecutive pointers of one chunk and one class: the
+ * radix tree (an arena chunk of ours, of this socket, and whose arena: the
+ * class stacks or the outbound ones; kept for the last chunk), the stack,
+ * its room, and the class's divisibility constants. Per object there
+ * remain the chunk compare, the page-map word (state and class compared
+ * with the group's at once), the region check (div_is_multiple()) and a
+ * store below the head, which is written back once per group. Anything
+ * else -- NULL, foreign and interior pointers, large objects, another
+ * socket's memory, a full stack -- goes to dpm_free_hard() for that
+ * pointer alone, after which nothing looked up is trusted (a hard free may
+ * flush, run a GC step, release a chunk).
+ */
+static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
+{
+	const uintptr_t chunk_mask = ((uintptr_t)1 << DPM_LG_CHUNK) - 1;
+	struct dpm_fp_bin *bins = ((struct dpm_fp_tcache *)tc)->bins;
+	uintptr_t chunk_ok = 1;        /* the last chunk validated (1: none) */
+	unsigned int out = 0;          /* its stacks: DPM_FP_OUT_BIN for another arena's */
+	unsigned int i = 0;
+
+	while (i < n) {
+		void *p = ptrs[i];
+		uintptr_t chunk = (uintptr_t)p & ~chunk_mask;
+		const uint32_t *map = (const uint32_t *)(chunk + DPM_FP_MAP_OFFSET);
+		unsigned int start = i, room;
+		struct tcache_bin *tb;
+		uint32_t bits;
+		void **head;
+
+		if (chunk != chunk_ok) {
+			const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(p);
+
+			if (!dpm_fp_arena_chunk(p) || desc->arena_socket != tc->socket_id)
+				goto hard;
+			chunk_ok = chunk;
+			out = desc->arena != (const void *)tc->arena ? DPM_FP_OUT_BIN : 0;
+		}
+		bits = map[((uintptr_t)p - chunk) >> DPM_FP_LG_PAGE];
+		if (PM_STATE(bits) != PM_SMALL)
+			goto hard;
+		tb = &bins[PM_BININD(bits) + out];
+		head = tb->head;
+		room = (dpm_fp_pos(head) - tb->full) / (uint32_t)sizeof(void *);
+		/* The group: p validated but for its region check. Locals
+		 * only, as the stores below the head may alias anything. */
+		{
+			const struct div_multiple mult = sc_bin_info[PM_BININD(bits)].mult;
+			const uint32_t key = bits & 0x7ffu;
+			void **pp = ptrs + i, **end = pp + RTE_MIN(n - i, room);
+
+			while (pp != end && div_is_multiple(&mult, (uint32_t)((uintptr_t)p & DPM_PAGE_MASK) +
+									PM_PHASE(bits))) {
+				*--head = p;
+				if (++pp == end)
+					break;
+				p = *pp;
+				if (((uintptr_t)p & ~chunk_mask) != chunk)
+					break;
+				bits = map[((uintptr_t)p - chunk) >> DPM_FP_LG_PAGE];
+				if (((bits ^ key) & 0x7ffu) != 0)
+					break;
+			}
+			i = (unsigned int)(pp - ptrs);
+		}
+		tcache_bin_head_set(tb, head);
+		if (i > start)
+			continue;   /* the next group starts at i */
+hard:
+		/* The group's first pointer failed (or its stack is full):
+		 * that one the slow way, nothing kept across. */
+		chunk_ok = 1;
+		dpm_free_hard(ptrs[i++]);
+	}
+}
+
 void dpm_free_bulk(void **ptrs, unsigned int n)
 {
+	struct tcache *tc;
 	void *batch[64];
 	unsigned int k = 0, i;
 
@@ -620,10 +711,18 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 		return;
 	if (!dpm_query_ready())
 		return;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
-	if (dpm_tcache_self() != NULL ||
-	    (rte_lcore_id() < RTE_MAX_LCORE && dpm_lcore_tcache(rte_lcore_id()) != NULL)) {
-		for (i = 0; i < n; i++)
-			dpm_free_inline(ptrs[i]);   /* the easy path inline: no call per object */
+	tc = dpm_tcache_self();
+	if (tc == NULL && rte_lcore_id() < RTE_MAX_LCORE)
+		tc = dpm_lcore_tcache(rte_lcore_id());
+	if (tc != NULL) {
+		if (DPM_DEBUG_CHECKS || DPM_FP_WATCH) {
+			/* Debug builds search the tcache, watched ones poison:
+			 * both on the hard path, object by object. */
+			for (i = 0; i < n; i++)
+				dpm_free_hard(ptrs[i]);
+			return;
+		}
+		dpm_free_bulk_easy(tc, ptrs, n);
 		return;
 	}
 	/* No tcache: validate each, then return small objects to their bins

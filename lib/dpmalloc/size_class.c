@@ -54,6 +54,7 @@ static void bin_info_init(struct bin_info *bi, size_t reg_size)
 	/* the page map has 5 bits for a page's offset in its small run */
 	RTE_VERIFY(bi->run_pages <= 32);
 	div_init(&bi->div, (uint32_t)reg_size);
+	div_multiple_init(&bi->mult, (uint32_t)reg_size);
 }
 
 void sc_boot(size_t large_limit)

@@ -73,6 +73,7 @@ struct bin_info {
 	uint16_t run_pages;
 	uint16_t nregs;
 	struct div_info div;          /* exact division by reg_size */
+	struct div_multiple mult;     /* multiples of reg_size (bulk frees) */
 };
 
 extern DPM_HIDDEN size_t sc_class_size[SC_NSIZES_MAX];

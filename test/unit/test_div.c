@@ -85,3 +85,21 @@ Test(div, region_index_refuses_interior_pointers)
 	}
 	free(mem);
 }
+
+/* The bulk free's region check: multiples of each region size and
+ * nothing else, over every offset a run can have (page offset plus the
+ * page's phase: below 2^17), every byte of it, and a sweep of the whole
+ * 32-bit range. */
+Test(div, multiple_test_accepts_exactly_the_multiples_of_every_region_size)
+{
+	for (unsigned int b = 0; b < SC_NBINS; b++) {
+		const struct bin_info *bi = &sc_bin_info[b];
+
+		for (uint32_t n = 0; n < (UINT32_C(1) << 17); n++)
+			cr_assert_eq(div_is_multiple(&bi->mult, n), n % bi->reg_size == 0,
+				     "size %u n %u", bi->reg_size, n);
+		for (uint64_t n = 0; n <= UINT32_MAX; n += 65537 + b)
+			cr_assert_eq(div_is_multiple(&bi->mult, (uint32_t)n), n % bi->reg_size == 0,
+				     "size %u n %lu", bi->reg_size, n);
+	}
+}

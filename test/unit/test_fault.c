@@ -438,3 +438,59 @@ Test(fault, memzones_used_up_by_the_application_give_enomem_and_a_log_line_namin
 			   rte_strerror(rte_errno));
 	dpm_free(p);
 }
+
+/* ---- metadata failures are logged once per run of failures ---- */
+
+/* Lines of buf that contain what. */
+static unsigned int count_lines(const char *buf, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *line = buf; line != NULL && *line != '\0'; line = strchr(line, '\n')) {
+		const char *end;
+
+		line += *line == '\n';
+		end = strchrnul(line, '\n');
+		n += memmem(line, end - line, what, strlen(what)) != NULL;
+	}
+	return n;
+}
+
+Test(fault, failing_metadata_logs_one_error_per_run_of_failures_and_a_notice_when_it_recovers)
+{
+	char *logbuf = NULL;
+	size_t logsize = 0;
+	uint32_t level = rte_log_get_level(dpm_logtype);
+	unsigned int i, errors, recovered;
+	FILE *log;
+	void *p;
+
+	fault_install(FAULT_EVERY_NTH, true, false);
+	fault.nth = 1;
+	log = open_memstream(&logbuf, &logsize);
+	cr_assert_not_null(log);
+	rte_log_set_level(dpm_logtype, RTE_LOG_NOTICE);   /* DEBUG lines stay out */
+	rte_openlog_stream(log);
+	/* more than any base block holds: each call must reserve, and fails */
+	for (i = 0; i < 50; i++)
+		cr_assert_null(base_alloc(0, 128 * MIB), "metadata served with every reservation failing");
+	fault_off();
+	p = base_alloc(0, 64);
+	fault.mode = FAULT_EVERY_NTH;
+	for (i = 0; i < 3; i++)
+		base_alloc(0, 128 * MIB);
+	fault_off();
+	rte_openlog_stream(NULL);
+	rte_log_set_level(dpm_logtype, level);
+	fclose(log);
+
+	cr_assert_not_null(p, "no metadata once reservations succeed again");
+	errors = count_lines(logbuf, "no memory for");
+	recovered = count_lines(logbuf, "again, after");
+	cr_assert_eq(errors, 2, "%u lines for two runs of failures (50, then 3); the log was:\n%s",
+		     errors, logbuf != NULL ? logbuf : "");
+	cr_assert_eq(recovered, 1, "%u recovery lines; the log was:\n%s", recovered,
+		     logbuf != NULL ? logbuf : "");
+	cr_assert_not_null(strstr(logbuf, "after 50 failures"), "the log was:\n%s", logbuf);
+	free(logbuf);
+}
