@@ -636,10 +636,11 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * remain the chunk compare, the page-map word (state and class compared
  * with the group's at once), the region check (div_is_multiple()) and a
  * store below the head, which is written back once per group. Anything
- * else -- NULL, foreign and interior pointers, large objects, another
- * socket's memory, a full stack -- goes to dpm_free_hard() for that
- * pointer alone, after which nothing looked up is trusted (a hard free may
- * flush, run a GC step, release a chunk).
+ * else -- NULL, foreign and interior pointers, another socket's memory,
+ * a full stack -- goes to dpm_free_hard() for that pointer alone (a large
+ * object of the socket to dpm_fp_free_large(), as from dpm_free()),
+ * after which nothing looked up is trusted (a hard free may flush, run a
+ * GC step, release a chunk).
  */
 static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 {
@@ -667,6 +668,14 @@ static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 			out = desc->arena != (const void *)tc->arena ? DPM_FP_OUT_BIN : 0;
 		}
 		bits = map[((uintptr_t)p - chunk) >> DPM_FP_LG_PAGE];
+		if (PM_STATE(bits) == PM_LARGE) {
+			/* A large run's first page: dpm_free()'s large easy
+			 * path, then nothing kept across (it may flush). */
+			chunk_ok = 1;
+			dpm_fp_free_large((struct dpm_fp_tcache *)tc, p, bits);
+			i++;
+			continue;
+		}
 		if (PM_STATE(bits) != PM_SMALL)
 			goto hard;
 		tb = &bins[PM_BININD(bits) + out];
