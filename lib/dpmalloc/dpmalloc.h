@@ -806,6 +806,8 @@ dpm_malloc_inline(size_t size)
 				return dpm_malloc_event_hard(tc, p);  /* a tail call */
 			return p;
 		}
+	} else if (!DPM_FP_WATCH) {
+		return dpm_fp_malloc_large(tc, size);   /* a tail call */
 	}
 	return dpm_malloc_hard(size);
 }
@@ -827,10 +829,16 @@ dpm_free_inline(void *ptr)
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc->arena_socket == tc->socket_id &&
-			   (bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-			   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
-			return;
+		if (likely(desc->arena_socket == tc->socket_id)) {
+			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+				   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
+				return;
+			if ((bits & 7) == DPM_FP_PM_LARGE) {
+				/* a large run: the class is in bits (a tail call) */
+				dpm_fp_free_large(tc, ptr, bits);
+				return;
+			}
+		}
 	}
 	dpm_free_hard(ptr);
 }
@@ -856,6 +864,12 @@ dpm_free_sized_inline(void *ptr, size_t size)
 			   dpm_fp_region_start_cls(bits, ptr, cls) &&
 			   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
 			return;
+	} else if (size > DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH) {
+		/* Large: the class comes from the page map, whatever size
+		 * says, so this is dpm_free() (its one look-up, then the
+		 * large easy path; a tail call). */
+		(dpm_free)(ptr);
+		return;
 	}
 	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }
