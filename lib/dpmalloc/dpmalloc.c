@@ -667,17 +667,25 @@ static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 			const uint32_t key = bits & 0x7ffu;
 			void **pp = ptrs + i, **end = pp + RTE_MIN(n - i, room);
 
-			while (pp != end && div_is_multiple(&mult, (uint32_t)((uintptr_t)p & DPM_PAGE_MASK) +
-									PM_PHASE(bits))) {
-				*--head = p;
-				if (++pp == end)
-					break;
-				p = *pp;
-				if (((uintptr_t)p & ~chunk_mask) != chunk)
-					break;
-				bits = map[((uintptr_t)p - chunk) >> DPM_FP_LG_PAGE];
-				if (((bits ^ key) & 0x7ffu) != 0)
-					break;
+			/* The page map as indexed by a page's global number: one
+			 * shift per object finds a word. */
+			const uintptr_t pages = (uintptr_t)map - ((chunk >> DPM_FP_LG_PAGE) << 2);
+
+			if (pp != end && div_is_multiple(&mult, (uint32_t)((uintptr_t)p & DPM_PAGE_MASK) +
+							     PM_PHASE(bits))) {
+				for (;;) {
+					*--head = p;
+					if (++pp == end)
+						break;
+					p = *pp;
+					if (((uintptr_t)p & ~chunk_mask) != chunk)
+						break;
+					bits = *(const uint32_t *)(pages + (((uintptr_t)p >> DPM_FP_LG_PAGE) << 2));
+					if (((bits ^ key) & 0x7ffu) != 0 ||
+					    !div_is_multiple(&mult, (uint32_t)((uintptr_t)p & DPM_PAGE_MASK) +
+								    PM_PHASE(bits)))
+						break;
+				}
 			}
 			i = (unsigned int)(pp - ptrs);
 		}
