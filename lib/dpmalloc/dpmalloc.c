@@ -628,6 +628,12 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * socket's memory, a full stack -- goes to dpm_free_hard() for that
  * pointer alone, after which nothing looked up is trusted (a hard free may
  * flush, run a GC step, release a chunk).
+ *
+ * Instructions per object inside a group: 25 (release build, gcc 12 -O3,
+ * the group loop of dpm_free_bulk in objdump -d), against dpm_free()'s 64
+ * and a memcpy for rte_mempool_put_bulk(); a new group (another chunk or
+ * class) costs about one dpm_free(). dpm_malloc_bulk() on a hit: 65
+ * instructions per call plus a memcpy of n pointers.
  */
 static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 {
