@@ -29,7 +29,8 @@ static struct arena *arena_large[RTE_MAX_NUMA_NODES];
 /* dpmalloc.h's inline free reads the descriptor and the page map. */
 static_assert(offsetof(struct chunk_desc, arena_socket) == offsetof(struct dpm_fp_desc, arena_socket) &&
 	      offsetof(struct chunk_desc, arena) == offsetof(struct dpm_fp_desc, arena) &&
-	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL,
+	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL &&
+	      PM_LARGE == DPM_FP_PM_LARGE,
 	      "fast-path mirror of the chunk header");
 
 /* Transfer-cache slots of a class: BIN_XFER_BYTES of objects, a power of
@@ -593,9 +594,13 @@ void arena_bin_xfer_drain(struct arena *a, unsigned int binind, bool all)
  * Large objects: whole-page runs.
  */
 
-static void arena_run_mark_large(struct arena_chunk *chunk, size_t p, size_t npages)
+/* A large run of class cls at page p: its first page's word names the
+ * class (the fast free reads it there, dpm_fp.h), its last the length. */
+static void arena_run_mark_large(struct arena_chunk *chunk, size_t p, unsigned int cls)
 {
-	chunk->map[p] = PM_MAKE(PM_LARGE, 0, npages);
+	size_t npages = sc_class2size(cls) >> DPM_LG_PAGE;
+
+	chunk->map[p] = PM_MAKE(PM_LARGE, cls, npages);
 	if (npages > 1)
 		chunk->map[p + npages - 1] = PM_MAKE(PM_LARGE_LAST, 0, npages);
 }
@@ -634,7 +639,7 @@ void *arena_malloc_large(struct arena *a, unsigned int cls)
 	dpm_lock(&a->lock);
 	chunk = arena_run_alloc_locked(a, npages, &p);
 	if (chunk != NULL) {
-		arena_run_mark_large(chunk, p, npages);
+		arena_run_mark_large(chunk, p, cls);
 		a->lstats[cls - SC_NBINS].nmalloc++;
 		a->lstats[cls - SC_NBINS].cur++;
 	}
@@ -667,7 +672,7 @@ void *arena_palloc_large(struct arena *a, unsigned int cls, size_t align)
 		q = DPM_ALIGN_UP(p, align_pages);
 		lead = q - p;
 		trail = total - lead - npages;
-		arena_run_mark_large(chunk, q, npages);
+		arena_run_mark_large(chunk, q, cls);
 		if (lead > 0)
 			arena_run_dalloc_locked(a, chunk, p, lead);
 		if (trail > 0)
@@ -763,7 +768,7 @@ bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsi
 		/* Shrink: the tail becomes free pages. */
 		if (old_n > 1)
 			chunk->map[pageind + old_n - 1] = PM_MAKE(PM_FREE, 0, 0);
-		arena_run_mark_large(chunk, pageind, new_n);
+		arena_run_mark_large(chunk, pageind, new_cls);
 		arena_run_dalloc_locked(a, chunk, pageind + new_n, old_n - new_n);
 		done = true;
 	} else {
@@ -782,7 +787,7 @@ bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsi
 			if (old_n > 1)
 				chunk->map[pageind + old_n - 1] = PM_MAKE(PM_FREE, 0, 0);
 			chunk->map[next] = PM_MAKE(PM_FREE, 0, 0);
-			arena_run_mark_large(chunk, pageind, new_n);
+			arena_run_mark_large(chunk, pageind, new_cls);
 			done = true;
 		}
 	}
@@ -860,6 +865,16 @@ void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc,
 		*curruns += a->lstats[cls - SC_NBINS].cur;
 		dpm_unlock(&a->lock);
 	}
+}
+
+uint64_t arena_xfer_bytes(struct arena *a)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < SC_NBINS; i++)
+		bytes += (uint64_t)__atomic_load_n(&a->bins[i].nxfer, __ATOMIC_RELAXED) *
+			 sc_bin_info[i].reg_size;
+	return bytes;
 }
 
 unsigned int arena_spare_chunks(struct arena *a)

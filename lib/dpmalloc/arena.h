@@ -24,14 +24,16 @@
  * the header size: arena_boot() finds the fixed point (9 of 512 pages for
  * 2 MiB chunks).
  *
- * Page map word:  bits 0-2 state, 3-10 bin index, then
+ * Page map word:  bits 0-2 state, 3-10 bin index (small runs) or class
+ *                 (a large run's first page), then
  *   PM_SMALL       page of a small run; bits 11-15 the page's offset in its
  *                  run (runs have at most 32 pages), bits 16-31 its phase:
  *                  (offset * page size) mod region size, so that a pointer
  *                  starts a region iff (its offset in the page + phase) is a
  *                  multiple of the region size -- no run base needed
  *   (others: bits 11-31 a count)
- *   PM_LARGE       first page of a large run; count = run pages
+ *   PM_LARGE       first page of a large run; count = run pages, bin
+ *                  index = its (large) class, for the fast free
  *   PM_LARGE_LAST  last page of a large run of two or more pages
  *   PM_FREE        page not in use; at the first and last page of a free
  *                  run, count = run pages (inner pages hold stale counts)
@@ -275,6 +277,9 @@ bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsi
  * classes: runs). */
 void arena_class_stats_add(struct arena *a, unsigned int cls, uint64_t *nmalloc, uint64_t *nfree,
 			   uint64_t *cur, uint64_t *curruns);
+/* Bytes of objects parked in the arena's transfer caches (read unlocked,
+ * relaxed: exact when no lcore flushes or fills meanwhile). */
+uint64_t arena_xfer_bytes(struct arena *a);
 /* Empty chunks the arena keeps against thrashing (0 or 1). */
 unsigned int arena_spare_chunks(struct arena *a);
 /* Double frees refused so far. */

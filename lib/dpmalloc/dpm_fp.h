@@ -48,8 +48,10 @@ extern "C" {
 #define DPM_FP_RTREE_LEAF_BITS (DPM_FP_RTREE_KEY_BITS / 2)
 #define DPM_FP_RTREE_ROOT_BITS (DPM_FP_RTREE_KEY_BITS - DPM_FP_RTREE_LEAF_BITS)
 /* Page map word (see arena.h): bits 0-2 state, 3-10 class, and for small
- * runs 16-31 the page's phase in its run. */
+ * runs 16-31 the page's phase in its run. A large run's first page has
+ * state DPM_FP_PM_LARGE and its class in bits 3-10 too. */
 #define DPM_FP_PM_SMALL 3u
+#define DPM_FP_PM_LARGE 4u
 /* Offset of the page map in an arena chunk (after the descriptor). */
 #define DPM_FP_MAP_OFFSET 64
 
@@ -146,6 +148,18 @@ extern struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
  * tail call (tcache.c). */
 void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
 
+/* The easy path of an allocation above the small sizes, out of line
+ * (dpmalloc.c): a pop from tc's stack of a cached large class, else
+ * dpm_malloc_hard(). */
+void *dpm_fp_malloc_large(struct dpm_fp_tcache *tc, size_t size);
+
+/* The easy path of a cached large class's free, out of line (dpmalloc.c):
+ * the caller found ptr in an arena chunk of tc's socket, at a page whose
+ * map word bits says "first page of a large run"; the class comes from
+ * bits. Pushes ptr when it starts the page and the class is cached and
+ * not full, else takes dpm_free()'s hard path. */
+void dpm_fp_free_large(struct dpm_fp_tcache *tc, void *ptr, uint32_t bits);
+
 /*
  * The layout's version. Bump it with any change to what this file defines
  * (a structure, a constant, a table's meaning). The library exports
@@ -154,7 +168,7 @@ void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
  * built against one layout cannot load a library of another: the dynamic
  * loader fails loudly (undefined symbol) before any inline path runs.
  */
-#define DPM_FP_LAYOUT_VERSION 1
+#define DPM_FP_LAYOUT_VERSION 2
 #define DPM_FP_PASTE_(a, b) a ## b
 #define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
 #define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
@@ -213,6 +227,17 @@ dpm_fp_class(size_t size)
 		return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
 	}
 	return dpm_fp_class_lookup[(size + 15) >> 4];
+}
+
+/* Class of a size above 128 by arithmetic (size_class.h's _compute): for a
+ * large size, what a large run's first page map word holds. Sizes beyond
+ * the largest class give indexes no run has (at most 235). */
+static __rte_always_inline unsigned int
+dpm_fp_class_compute(size_t size)
+{
+	unsigned int x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
+
+	return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
 }
 
 /* The calling lcore's tcache (a never-written empty one for threads

@@ -72,6 +72,13 @@ static inline bool dpm_query_ready(void)
  * (head pointer moved down; no count, no counter, no tick).
  * dpm_free_sized: the same, the page map compared with the size's class,
  * the region check's constants folded for a constant size.
+ * Cached large classes (above the small sizes): dpm_malloc jumps to
+ * dpm_fp_malloc_large() (class by arithmetic, pop, GC tick); dpm_free and
+ * dpm_free_sized, after the same look-up and page-map read, jump to
+ * dpm_fp_free_large() with the page map word, which names a large run's
+ * class at its first page (start of page, the short stack scanned for a
+ * double free, push). Direct jumps: the library is built with
+ * -fno-semantic-interposition. No second look-up.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
  * -O3 (the exported functions with the library's -march, the inline ones
  * with -march=native), counted by devtools/fastpath-insns.sh:
@@ -212,23 +219,31 @@ static void *dpm_alloc(int socket_id, size_t size, size_t align, bool zero)
 	return p;
 }
 
+/*
+ * The easy path of a cached large class, out of line (dpm_fp.h): the
+ * inline malloc has the tcache; left here are the class (arithmetic), the
+ * pop and the GC tick, as the inline path does for small classes.
+ * tcache_none's stacks are empty, so threads without a tcache miss; before
+ * dpm_init() tcache_large_max is 0.
+ */
+void *dpm_fp_malloc_large(struct dpm_fp_tcache *tc, size_t size)
+{
+	if (likely(size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED))) {
+		void *p = dpm_fp_pop(&tc->bins[dpm_fp_class_compute(size)]);
+
+		if (likely(p != NULL)) {
+			if (unlikely(--tc->gc_ticker == 0))
+				return dpm_malloc_event_hard(tc, p);
+			return p;
+		}
+	}
+	return dpm_malloc_hard(size);
+}
+
 void *dpm_malloc_hard(size_t size)
 {
 	int socket;
 
-	/* Large classes the tcache holds (above the inline path's small
-	 * sizes): a hit needs none of what follows. tcache_none's stacks are
-	 * empty, so threads without a tcache fall through. */
-	if (!dpm_watch && size > SC_SMALL_MAX &&
-	    size <= __atomic_load_n(&tcache_large_max, __ATOMIC_RELAXED)) {
-		struct tcache *tc = tcache_lookup(rte_lcore_id());
-		void *p = tcache_alloc_easy(&tc->bins[sc_size2class_compute(size)]);
-
-		if (p != NULL) {
-			tcache_event(tc);
-			return p;
-		}
-	}
 	if (dpm_ensure_init() != 0)
 		return NULL;
 	socket = dpm_caller_socket();
@@ -455,35 +470,33 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 }
 
 /*
- * The easy path of a cached large class, out of line: one radix-tree
- * look-up (the tagged entry), the header's socket, the first page's map
- * word (a large run's start, page-aligned: interior pointers fail), push.
- * Returns false when anything else is needed.
+ * The easy path of a cached large class, out of line (dpm_fp.h): the
+ * inline free did the one radix-tree look-up and read the first page's map
+ * word, which says "a large run's first page" and gives the class. Left
+ * here: the start-of-run check (page-aligned: an interior pointer in the
+ * first page fails; later pages are not PM_LARGE and never come here), the
+ * class cached, the double-free scan, the push. Anything else goes to the
+ * hard path, which validates again from scratch.
  */
-static inline bool dpm_free_large_easy(void *ptr)
+void dpm_fp_free_large(struct dpm_fp_tcache *fp_tc, void *ptr, uint32_t bits)
 {
-	struct tcache *tc;
-	uint32_t bits;
-	unsigned int cls;
+	struct tcache *tc = (struct tcache *)fp_tc;
+	unsigned int cls = PM_BININD(bits);
+	struct tcache_bin *tb = &tc->bins[cls];
 
-	if (((uintptr_t)ptr & DPM_PAGE_MASK) != 0 || !dpm_fp_arena_chunk(ptr))
-		return false;
-	tc = tcache_lookup(rte_lcore_id());
-	bits = dpm_fp_map_bits(ptr);
-	if (PM_STATE(bits) != PM_LARGE || dpm_fp_chunk_desc(ptr)->arena_socket != tc->socket_id ||
-	    dpm_debug_checks)
-		return false;
-	cls = sc_size2class_compute((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
-	if (cls >= tc->nbins)
-		return false;
-	/* A large stack holds at most 20 objects: a double free into it is
-	 * caught here, before it could be handed out twice. */
-	if (unlikely(tcache_bin_holds(&tc->bins[cls], ptr))) {
-		arena_double_free(arena_chunk_of(ptr)->desc.arena, ptr, "in the tcache");
-		rte_errno = EINVAL;
-		return true;
+	if (likely(((uintptr_t)ptr & DPM_PAGE_MASK) == 0 && cls < tc->nbins)) {
+		/* A large stack holds a few dozen objects at most: a double
+		 * free into it is caught here, before it could be handed out
+		 * twice. */
+		if (unlikely(tcache_bin_holds(tb, ptr))) {
+			arena_double_free(arena_chunk_of(ptr)->desc.arena, ptr, "in the tcache");
+			rte_errno = EINVAL;
+			return;
+		}
+		if (likely(tcache_dalloc_easy(tb, ptr)))
+			return;
 	}
-	return tcache_dalloc_easy(&tc->bins[cls], ptr);
+	dpm_free_hard(ptr);
 }
 
 void dpm_free_hard(void *ptr)
@@ -491,10 +504,6 @@ void dpm_free_hard(void *ptr)
 	struct dpm_obj obj;
 
 	if (ptr == NULL)
-		return;
-	/* Watched builds take the validating path, which poisons and junks
-	 * (as the large allocation's short route is skipped for them). */
-	if (!dpm_watch && dpm_free_large_easy(ptr))
 		return;
 	if (unlikely(!dpm_query_ready()))
 		return;

@@ -175,6 +175,18 @@ struct dpm_config {
 	/** Largest size cached by the tcache (small classes are always cached). */
 	size_t tcache_max_size;
 	/**
+	 * Bytes of large objects (above 14 KiB, up to tcache_max_size) one
+	 * lcore's tcache may hold, all large classes together. A class holds
+	 * up to this budget / its size objects (at least 1, at most 20); a
+	 * free that takes the lcore past the budget sends cached large
+	 * objects back to the arena, those unused longest first, never the
+	 * one just freed: an lcore holds at most the budget, or one object
+	 * when that is larger. 0 keeps at most one large object per lcore.
+	 * At most DPM_TCACHE_LARGE_BUDGET_MAX, or dpm_init() fails with
+	 * EINVAL. Default 1 MiB.
+	 */
+	size_t tcache_large_budget;
+	/**
 	 * Optional: the socket an lcore belongs to. NULL means
 	 * rte_lcore_to_socket_id(). Tests use it to simulate a topology.
 	 */
@@ -187,6 +199,9 @@ struct dpm_config {
 	 */
 	int non_lcore_socket;
 };
+
+/** Largest accepted dpm_config::tcache_large_budget (per lcore). */
+#define DPM_TCACHE_LARGE_BUDGET_MAX ((size_t)1 << 30)
 
 /**
  * Fill a configuration with the defaults.
@@ -540,6 +555,13 @@ struct dpm_socket_stats {
 	uint64_t bytes_metadata;  /**< bytes reserved for metadata (never returned before dpm_fini()) */
 	uint64_t chunks_used;     /**< chunks in use by arenas or huge objects (an arena's one empty spare chunk is not counted) */
 	uint64_t bytes_allocated; /**< bytes in live objects (class sizes), tcaches included */
+	/**
+	 * Bytes of small objects parked in the arenas' transfer caches
+	 * (flushed by tcaches, counted as freed, not yet back in their runs:
+	 * the pages they occupy stay in use until a fill takes them or a GC
+	 * step, dpm_tcache_flush() or dpm_trim() returns them).
+	 */
+	uint64_t bytes_parked;
 	uint64_t nmalloc;         /**< objects handed out by this socket's arenas (to callers, or in batches to tcaches) */
 	uint64_t nfree;           /**< objects returned to this socket's arenas (from callers, or in batches from tcaches) */
 	uint64_t remote_frees_in; /**< frees arriving from lcores of other sockets (plain pthreads have no socket and are not counted) */
@@ -635,6 +657,8 @@ struct dpm_lcore_stats {
 	uint64_t tcache_flushes;    /**< batches given back to arenas */
 	uint64_t tcache_gc;         /**< GC passes */
 	uint64_t tcache_cached;     /**< objects in the tcache now */
+	uint64_t tcache_bytes;      /**< bytes in the tcache now (class sizes, all classes) */
+	uint64_t tcache_large_bytes; /**< of those, bytes of large classes (bounded by dpm_config::tcache_large_budget) */
 	uint64_t remote_frees;      /**< frees of another socket's memory */
 };
 
@@ -800,6 +824,8 @@ dpm_malloc_inline(size_t size)
 				return dpm_malloc_event_hard(tc, p);  /* a tail call */
 			return p;
 		}
+	} else if (!DPM_FP_WATCH) {
+		return dpm_fp_malloc_large(tc, size);   /* a tail call */
 	}
 	return dpm_malloc_hard(size);
 }
@@ -821,10 +847,16 @@ dpm_free_inline(void *ptr)
 		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
 		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc->arena_socket == tc->socket_id &&
-			   (bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-			   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
-			return;
+		if (likely(desc->arena_socket == tc->socket_id)) {
+			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+				   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
+				return;
+			if ((bits & 7) == DPM_FP_PM_LARGE) {
+				/* a large run: the class is in bits (a tail call) */
+				dpm_fp_free_large(tc, ptr, bits);
+				return;
+			}
+		}
 	}
 	dpm_free_hard(ptr);
 }
@@ -850,6 +882,12 @@ dpm_free_sized_inline(void *ptr, size_t size)
 			   dpm_fp_region_start_cls(bits, ptr, cls) &&
 			   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
 			return;
+	} else if (size > DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH) {
+		/* Large: the class comes from the page map, whatever size
+		 * says, so this is dpm_free() (its one look-up, then the
+		 * large easy path; a tail call). */
+		(dpm_free)(ptr);
+		return;
 	}
 	dpm_free_hard(ptr);   /* validates as dpm_free() does; a tail call */
 }

@@ -7,9 +7,9 @@
  * jemalloc's malloc_stats_print() and DPDK's rte_malloc_dump_stats().
  *
  * Built on the public statistics functions (so it shows what an application
- * or telemetry sees), plus two things they do not give: the regions per run
- * of a small class (for utilisation) and the bytes in each lcore's cache.
- * Those are read under the state lock, like the statistics. Slow path only.
+ * or telemetry sees), plus one thing they do not give: the regions per run
+ * of a small class (for utilisation), read under the state lock, like the
+ * statistics. Slow path only.
  */
 
 #include <errno.h>
@@ -20,28 +20,8 @@
 #include <rte_lcore.h>
 
 #include "dpm_private.h"
-#include "dpm_state.h"
+#include "dpmalloc.h"
 #include "size_class.h"
-#include "tcache.h"
-
-/* Bytes in the caches of one lcore (the stats give an object count). */
-static uint64_t dump_lcore_cached_bytes(unsigned int lcore_id)
-{
-	uint64_t bytes = 0;
-	struct tcache *tc;
-
-	pthread_rwlock_rdlock(&dpm_state_lock);
-	tc = dpm_state.ready ? tcache_get(lcore_id) : NULL;
-	for (unsigned int cls = 0; tc != NULL && cls < tc->nbins; cls++) {
-		uint64_t n = tcache_bin_ncached(&tc->bins[cls]);
-
-		if (cls < SC_NBINS)
-			n += tcache_bin_ncached(&tc->out[cls]);
-		bytes += n * sc_class2size(cls);
-	}
-	pthread_rwlock_unlock(&dpm_state_lock);
-	return bytes;
-}
 
 static void dump_socket(FILE *f, int s, const struct dpm_socket_stats *st)
 {
@@ -118,7 +98,7 @@ int dpm_dump(FILE *f)
 			lcore, ls.socket_id,
 			ls.nmalloc > ls.tcache_fills ? ls.nmalloc - ls.tcache_fills : 0,
 			ls.tcache_fills, ls.tcache_flushes, ls.tcache_gc, ls.tcache_cached,
-			dump_lcore_cached_bytes(lcore), ls.remote_frees);
+			ls.tcache_bytes, ls.remote_frees);
 	}
 
 	fprintf(f, "\n== cross-socket frees (freeing lcores' socket -> memory's socket)\n");

@@ -58,6 +58,7 @@ void dpm_config_defaults(struct dpm_config *cfg)
 	cfg->span_decay_ms = 5000;
 	cfg->tcache_enable = true;
 	cfg->tcache_max_size = (size_t)1 << 20;
+	cfg->tcache_large_budget = (size_t)1 << 20;
 	cfg->lcore_socket = NULL;
 	cfg->non_lcore_socket = SOCKET_ID_ANY;
 }
@@ -102,6 +103,11 @@ static int dpm_config_check(const struct dpm_config *cfg)
 		return -EINVAL;
 	if (cfg->arenas_per_socket > RTE_MAX_LCORE)
 		return -EINVAL;
+	if (cfg->tcache_large_budget > DPM_TCACHE_LARGE_BUDGET_MAX) {
+		DPM_LOG(ERR, "tcache_large_budget %zu is above %zu", cfg->tcache_large_budget,
+			DPM_TCACHE_LARGE_BUDGET_MAX);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -156,7 +162,7 @@ static int dpm_init_locked(const struct dpm_config *cfg)
 	chunk_config.span_decay_ms = cfg->span_decay_ms;
 	memcpy(chunk_config.socket_limit, cfg->socket_limit, sizeof(chunk_config.socket_limit));
 	chunk_boot(&chunk_config);
-	tcache_boot(cfg->tcache_enable, cfg->tcache_max_size);
+	tcache_boot(cfg->tcache_enable, cfg->tcache_max_size, cfg->tcache_large_budget);
 
 	if (cfg->sim_sockets != 0) {
 		for (s = 0; s < (int)cfg->sim_sockets; s++)

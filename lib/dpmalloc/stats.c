@@ -108,6 +108,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 	for (unsigned int i = 0; i < ds->narenas; i++) {
 		huge_stats_add(ds->arenas[i], &huge_nmalloc, &huge_nfree, &huge_bytes);
 		out->double_frees += arena_double_frees(ds->arenas[i]);
+		out->bytes_parked += arena_xfer_bytes(ds->arenas[i]);
 		/* an arena's spare chunk is empty: held, not used */
 		out->chunks_used -= arena_spare_chunks(ds->arenas[i]);
 	}
@@ -158,6 +159,7 @@ static int dpm_stats_lcore_locked(unsigned int lcore_id, struct dpm_lcore_stats 
 			out->tcache_cached += tcache_bin_ncached(tb);
 		}
 	}
+	tcache_cached_bytes(tc, &out->tcache_bytes, &out->tcache_large_bytes);
 	out->tcache_fills = dpm_counter_read(&tc->fills);
 	out->tcache_flushes = dpm_counter_read(&tc->flushes);
 	out->tcache_gc = dpm_counter_read(&tc->gc_runs);

@@ -69,6 +69,7 @@ static pthread_mutex_t tcache_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned int tcache_nbins_cfg;
 size_t tcache_large_max;
+static size_t tcache_large_budget_cfg;
 static uint16_t tcache_capacity[TCACHE_NBINS_MAX];
 static size_t tcache_slots_total;
 
@@ -79,8 +80,10 @@ static size_t tcache_slots_total;
  * TCACHE_SMALL_MAX_OBJS]: 1024 objects of 16-64 B, 512 of 128 B, 64 of
  * 1 KiB. Bursts of a few hundred objects then neither miss nor flush every
  * round. A full tcache holds at most TCACHE_SMALL_BYTES per small class.
- * Large classes: TCACHE_LARGE_BYTES / size objects, within [1, 20]: 20 of
- * 16 KiB, 8 of 64 KiB, 2 of 256 KiB, 1 from 512 KiB on. */
+ * Large classes: at most the lcore's large budget / size objects, within
+ * [1, TCACHE_LARGE_MAX_OBJS]: with 1 MiB, 20 of 16 KiB, 16 of 64 KiB, 4 of
+ * 256 KiB, 1 of 1 MiB; the budget also bounds all large classes together
+ * (their limits, see tcache.h). */
 static uint16_t tcache_small_capacity(unsigned int cls)
 {
 	unsigned int by_run = 2u * sc_bin_info[cls].nregs;
@@ -89,7 +92,7 @@ static uint16_t tcache_small_capacity(unsigned int cls)
 	return (uint16_t)RTE_MAX(20u, RTE_MIN(TCACHE_SMALL_MAX_OBJS, RTE_MAX(by_run, by_bytes)));
 }
 
-void tcache_boot(bool enable, size_t max_size)
+void tcache_boot(bool enable, size_t max_size, size_t large_budget)
 {
 	unsigned int cls;
 
@@ -99,6 +102,7 @@ void tcache_boot(bool enable, size_t max_size)
 	memset(tcache_cross, 0, sizeof(tcache_cross));
 	tcache_nbins_cfg = 0;
 	tcache_slots_total = 0;
+	tcache_large_budget_cfg = large_budget;
 	if (!enable) {
 		__atomic_store_n(&tcache_large_max, 0, __ATOMIC_RELAXED);
 		return;
@@ -111,8 +115,8 @@ void tcache_boot(bool enable, size_t max_size)
 		if (cls < SC_NBINS)
 			tcache_capacity[cls] = tcache_small_capacity(cls);
 		else
-			tcache_capacity[cls] = (uint16_t)RTE_MAX(1u, RTE_MIN(20u,
-				(unsigned int)(TCACHE_LARGE_BYTES / size)));
+			tcache_capacity[cls] = (uint16_t)RTE_MAX(1u, RTE_MIN(TCACHE_LARGE_MAX_OBJS,
+				(unsigned int)RTE_MIN(large_budget / size, (size_t)UINT16_MAX)));
 		tcache_slots_total += tcache_capacity[cls] + 1u;   /* + the sentinel */
 		if (cls < SC_NBINS)   /* the outbound stack */
 			tcache_slots_total += tcache_capacity[cls] + 1u;
@@ -126,6 +130,11 @@ unsigned int tcache_nbins(void)
 	return tcache_nbins_cfg;
 }
 
+unsigned int tcache_large_capacity(unsigned int cls)
+{
+	return cls >= SC_NBINS && cls < tcache_nbins_cfg ? tcache_capacity[cls] : 0;
+}
+
 static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, struct arena *a)
 {
 	memset(tc, 0, sizeof(*tc));
@@ -133,9 +142,12 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	tc->socket_id = a->socket_id;
 	tc->arena = a;
 	tc->nbins = tcache_nbins_cfg;
+	tc->large_budget = tcache_large_budget_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		tcache_bin_init(&tc->bins[cls], slots, tcache_capacity[cls]);
+		if (cls >= SC_NBINS)   /* no grant yet: full and empty */
+			tc->bins[cls].full = tc->bins[cls].empty;
 		slots += tcache_capacity[cls] + 1u;
 	}
 	for (unsigned int cls = 0; cls < SC_NBINS; cls++) {
@@ -288,7 +300,8 @@ void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum 
 
 /* Give back the n oldest objects of a stack (park: see
  * tcache_return_batch_to()). */
-static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, unsigned int n, bool park)
+static void tcache_bin_flush_oldest_to(struct tcache *tc, struct tcache_bin *tb, unsigned int cls,
+				       unsigned int n, bool park)
 {
 	unsigned int ncached = tcache_bin_ncached(tb);
 
@@ -303,9 +316,10 @@ static void tcache_bin_flush_oldest_to(struct tcache_bin *tb, unsigned int cls, 
 		tb->low_water = dpm_fp_pos(tb->head);
 }
 
-static void tcache_bin_flush_oldest(struct tcache_bin *tb, unsigned int cls, unsigned int n)
+static void tcache_bin_flush_oldest(struct tcache *tc, struct tcache_bin *tb, unsigned int cls,
+				    unsigned int n)
 {
-	tcache_bin_flush_oldest_to(tb, cls, n, true);
+	tcache_bin_flush_oldest_to(tc, tb, cls, n, true);
 }
 
 static void tcache_remote_flush_to(struct tcache *tc, bool park)
@@ -367,15 +381,94 @@ void *tcache_alloc_hard(struct tcache *tc, unsigned int cls)
 	return tcache_alloc_easy(tb);
 }
 
+/* ------------------------------------------------------------------------
+ * Large classes' limits under the lcore's byte budget (see tcache.h).
+ */
+
+/* Set large class cls's limit (not below its depth): its full position,
+ * and the grants' bytes. */
+static void tcache_large_limit_set(struct tcache *tc, unsigned int cls, unsigned int limit)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	uint64_t size = sc_class2size(cls);
+
+	DPM_ASSERT(limit >= tcache_bin_ncached(tb) && limit <= tcache_capacity[cls]);
+	tc->large_granted = tc->large_granted - tcache_bin_capacity(tb) * size + limit * size;
+	tb->full = tb->empty - limit * (uint32_t)sizeof(void *);
+}
+
+/*
+ * Take back grants of classes other than cls until at most target bytes
+ * are granted: unused grants (limits above depths) first, then idle
+ * objects (below the low water mark: unused since the class's last GC
+ * visit, which would return them anyway; all of a class's), then, with
+ * used, the oldest objects, only as many as needed; each pass from the
+ * largest class down. Each class's objects go back in one batch.
+ */
+static void tcache_large_reclaim(struct tcache *tc, unsigned int cls, uint64_t target, bool used)
+{
+	unsigned int c, flushed = 0;
+
+	for (c = tc->nbins; c-- > SC_NBINS && tc->large_granted > target;)
+		if (c != cls)
+			tcache_large_limit_set(tc, c, tcache_bin_ncached(&tc->bins[c]));
+	for (c = tc->nbins; c-- > SC_NBINS && tc->large_granted > target;) {
+		struct tcache_bin *tb = &tc->bins[c];
+		unsigned int idle = tcache_bin_low_water(tb);
+
+		if (c == cls || idle == 0)
+			continue;
+		tcache_bin_flush_oldest(tc, tb, c, idle);
+		tcache_bin_low_water_set(tb, 0);   /* what is left was used */
+		tcache_large_limit_set(tc, c, tcache_bin_ncached(tb));
+		flushed++;
+	}
+	for (c = tc->nbins; used && c-- > SC_NBINS && tc->large_granted > target;) {
+		struct tcache_bin *tb = &tc->bins[c];
+		uint64_t size = sc_class2size(c);
+		unsigned int n = tcache_bin_ncached(tb);
+
+		if (c == cls || n == 0)
+			continue;
+		n = (unsigned int)RTE_MIN((uint64_t)n, (tc->large_granted - target + size - 1) / size);
+		tcache_bin_flush_oldest(tc, tb, c, n);
+		tcache_large_limit_set(tc, c, tcache_bin_ncached(tb));
+		flushed++;
+	}
+	if (flushed != 0)
+		dpm_counter_add(&tc->flushes, 1);
+}
+
+/* A push onto a full large stack: grow its limit by one object within
+ * the budget (a class with no grant always gets one), or else flush. */
+static bool tcache_large_grow(struct tcache *tc, unsigned int cls)
+{
+	struct tcache_bin *tb = &tc->bins[cls];
+	unsigned int limit = tcache_bin_capacity(tb);
+	uint64_t size = sc_class2size(cls), budget = tc->large_budget;
+
+	if (limit >= tcache_capacity[cls])
+		return false;
+	if (tc->large_granted + size > budget)
+		tcache_large_reclaim(tc, cls, budget > size ? budget - size : 0, limit == 0);
+	if (tc->large_granted + size > budget && limit > 0)
+		return false;
+	tcache_large_limit_set(tc, cls, limit + 1);
+	DPM_ASSERT(tc->large_granted <= RTE_MAX(budget, size));
+	return true;
+}
+
 void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr)
 {
 	struct tcache_bin *tb = &tc->bins[cls];
 
-	/* Half, and at least one: a large class may hold only one. */
-	tcache_bin_flush_oldest(tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
-	dpm_counter_add(&tc->flushes, 1);
+	if (cls < SC_NBINS || !tcache_large_grow(tc, cls)) {
+		/* Half, and at least one: a large class may hold only one. */
+		tcache_bin_flush_oldest(tc, tb, cls, RTE_MAX(1u, tcache_bin_capacity(tb) / 2));
+		dpm_counter_add(&tc->flushes, 1);
+	}
 	tcache_dalloc_easy(tb, ptr);
-	/* Frees tick no GC on their easy path: flushes do, so that an lcore
+	/* Frees tick no GC on their easy path: hard ones do, so that an lcore
 	 * that only frees still runs its GC steps. */
 	tcache_event(tc);
 }
@@ -386,7 +479,7 @@ static void tcache_out_flush(struct tcache *tc, unsigned int cls, bool park)
 {
 	struct tcache_bin *tb = &tc->out[cls];
 
-	tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), park);
+	tcache_bin_flush_oldest_to(tc, tb, cls, tcache_bin_ncached(tb), park);
 	tb->low_water = tb->empty;
 }
 
@@ -404,6 +497,20 @@ void tcache_dalloc_remote(struct tcache *tc, void *ptr)
 	dpm_counter_add(&tc->remote_frees, 1);
 	if (tc->nremote == TCACHE_REMOTE_MAX)
 		tcache_remote_flush(tc);
+}
+
+void tcache_cached_bytes(const struct tcache *tc, uint64_t *all, uint64_t *large)
+{
+	*all = *large = 0;
+	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
+		uint64_t bytes = (uint64_t)tcache_bin_ncached(&tc->bins[cls]) * sc_class2size(cls);
+
+		if (cls < SC_NBINS)
+			bytes += (uint64_t)tcache_bin_ncached(&tc->out[cls]) * sc_class2size(cls);
+		else
+			*large += bytes;
+		*all += bytes;
+	}
 }
 
 /* The inline malloc's entry to the GC step (dpm_fp.h). Returns the object, so that the inline malloc reaches it by a tail call
@@ -428,7 +535,7 @@ static void tcache_gc_large(struct tcache *tc)
 	cls = SC_NBINS + tc->gc_next_large;
 	tc->gc_next_large = (uint16_t)(tc->gc_next_large + 1u < nlarge ? tc->gc_next_large + 1u : 0);
 	tb = &tc->bins[cls];
-	tcache_bin_flush_oldest(tb, cls, tcache_bin_low_water(tb));
+	tcache_bin_flush_oldest(tc, tb, cls, tcache_bin_low_water(tb));
 	tb->low_water = dpm_fp_pos(tb->head);
 }
 
@@ -449,7 +556,7 @@ void tcache_event_hard(struct tcache *tc)
 	if (low > 0) {
 		/* Objects nobody asked for since the last visit: return 3/4 of
 		 * them and fill less next time. */
-		tcache_bin_flush_oldest(tb, cls, low - low / 4);
+		tcache_bin_flush_oldest(tc, tb, cls, low - low / 4);
 		if (cls < SC_NBINS && (tcache_bin_capacity(tb) >> (tb->lg_fill_div + 1)) >= 1 &&
 		    tb->lg_fill_div < TCACHE_LG_FILL_DIV_MAX)
 			tb->lg_fill_div++;
@@ -542,7 +649,7 @@ void tcache_flush_all(struct tcache *tc)
 	for (unsigned int cls = 0; cls < tc->nbins; cls++) {
 		struct tcache_bin *tb = &tc->bins[cls];
 
-		tcache_bin_flush_oldest_to(tb, cls, tcache_bin_ncached(tb), false);
+		tcache_bin_flush_oldest_to(tc, tb, cls, tcache_bin_ncached(tb), false);
 		tb->low_water = tb->empty;
 		if (cls < SC_NBINS)
 			tcache_out_flush(tc, cls, false);

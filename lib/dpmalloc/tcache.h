@@ -27,6 +27,22 @@
  * over those) and returns all of its unused objects: idle large bins, which
  * pin the most memory, go back first.
  *
+ * Large classes share one byte budget per lcore (dpm_config's
+ * tcache_large_budget), as tcmalloc's per-thread caches do, at no cost to
+ * the easy paths: a large stack's limit (its full position) is a grant,
+ * and the grants' bytes (sum of limit x size, large_granted) never exceed
+ * the budget, or one object's size where that is larger. A stack starts
+ * with no grant; a push onto a full stack (tcache_dalloc_hard()) grows its
+ * limit by one, up to budget / size objects (within [1,
+ * TCACHE_LARGE_MAX_OBJS]), taking bytes back from the other classes when
+ * the budget is spent: unused grants first (free: the limit drops to the
+ * depth), then objects unused since their class's last GC visit (idle),
+ * largest class first; a class with no grant yet also takes the oldest
+ * objects of the others, largest first, so that every class caches at
+ * least one. Otherwise the stack flushes its oldest half, as a small
+ * one does. So the lcore's cached large bytes stay within the budget, or
+ * one object.
+ *
  * Frees of another socket's memory never enter the stacks: they go to a
  * small remote buffer that is sent home in per-arena batches. Frees of
  * small objects of another arena of the same socket go to that class's
@@ -49,7 +65,7 @@
 #define TCACHE_LG_FILL_DIV_MAX 5
 #define TCACHE_SMALL_BYTES (64u << 10)   /* per small class, see tcache.c */
 #define TCACHE_SMALL_MAX_OBJS 1024u
-#define TCACHE_LARGE_BYTES ((size_t)512 << 10)   /* per large class */
+#define TCACHE_LARGE_MAX_OBJS 20u   /* per large class (stacks are scanned) */
 #define TCACHE_REMOTE_MAX 64
 #define TCACHE_NBINS_MAX SC_NSIZES_MAX
 
@@ -68,13 +84,18 @@ struct tcache {
 	unsigned int nbins;        /* classes cached: small + large <= max */
 	unsigned int lcore_id;
 	unsigned int nremote;
-	uint64_t fills, flushes, gc_runs, remote_frees;
+	uint64_t fills, flushes;
+	/* Bytes granted to the large classes' stacks (their limits times
+	 * their sizes), and the most they may be (see above). */
+	uint64_t large_granted;
+	uint64_t large_budget;
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
 	/* Outbound stacks (dpm_fp.h): frees of small objects of other arenas
 	 * of the socket, flushed home whole when full, at each GC visit of
 	 * their class and by a flush. Index TCACHE_OUT + cls. */
 	struct tcache_bin out[SC_NBINS];
 	void *remote[TCACHE_REMOTE_MAX];
+	uint64_t gc_runs, remote_frees;
 } __rte_cache_aligned;
 
 #define TCACHE_OUT DPM_FP_OUT_BIN
@@ -142,7 +163,7 @@ static inline unsigned int tcache_bin_ncached(const struct tcache_bin *tb)
 	return (uint32_t)(tb->empty - dpm_fp_pos(head)) / sizeof(void *);
 }
 
-/* A stack's capacity. */
+/* A stack's capacity (a large class's: its current limit, see above). */
 static inline unsigned int tcache_bin_capacity(const struct tcache_bin *tb)
 {
 	return (uint32_t)(tb->empty - tb->full) / sizeof(void *);
@@ -209,6 +230,9 @@ static inline void tcache_event(struct tcache *tc)
 		tcache_event_hard(tc);
 }
 
+/* The most objects large class cls may ever hold (its limit's ceiling). */
+unsigned int tcache_large_capacity(unsigned int cls);
+
 /* Pop n objects (1 <= n <= tcache_bin_ncached(tb)) into ptrs in one copy,
  * newest first, as n pops would hand them out: one head move, one count,
  * the low water moved once, the GC ticked n times. */
@@ -228,8 +252,14 @@ static inline void tcache_alloc_bulk_easy(struct tcache *tc, struct tcache_bin *
 }
 
 /* Set-up from the configuration: enabled or not, the largest size cached
- * (small classes always are). Clears the cross-socket counters. */
-void tcache_boot(bool enable, size_t max_size);
+ * (small classes always are), the large classes' byte budget per lcore.
+ * Clears the cross-socket counters. */
+void tcache_boot(bool enable, size_t max_size, size_t large_budget);
+
+/* Bytes cached by a tcache, from its stacks' depths (any thread: read
+ * relaxed, exact when the lcore is between two calls): all classes
+ * (outbound stacks included) into *all, the large classes into *large. */
+void tcache_cached_bytes(const struct tcache *tc, uint64_t *all, uint64_t *large);
 
 /* Number of classes the tcache covers (0 when disabled). */
 unsigned int tcache_nbins(void);
@@ -250,7 +280,8 @@ extern DPM_HIDDEN uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
  * allocate directly (large classes). */
 void *tcache_alloc_hard(struct tcache *tc, unsigned int cls);
 
-/* Full stack: flush the oldest half, then push ptr. */
+/* Full stack: flush the oldest half, then push ptr; a large class may
+ * grow its limit instead (see above). */
 void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
 
 /* Full outbound stack of class cls: send it home, then push ptr. */

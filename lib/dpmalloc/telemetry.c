@@ -321,6 +321,7 @@ dpm_tel_socket(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "bytes_reserved", st.bytes_reserved);
 	rte_tel_data_add_dict_u64(d, "bytes_retained", st.bytes_retained);
 	rte_tel_data_add_dict_u64(d, "bytes_metadata", st.bytes_metadata);
+	rte_tel_data_add_dict_u64(d, "bytes_parked", st.bytes_parked);
 	rte_tel_data_add_dict_u64(d, "chunks_used", st.chunks_used);
 	rte_tel_data_add_dict_u64(d, "bytes_allocated", st.bytes_allocated);
 	rte_tel_data_add_dict_u64(d, "nmalloc", st.nmalloc);
@@ -459,6 +460,8 @@ dpm_tel_lcore(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "tcache_flushes", st.tcache_flushes);
 	rte_tel_data_add_dict_u64(d, "tcache_gc", st.tcache_gc);
 	rte_tel_data_add_dict_u64(d, "tcache_cached", st.tcache_cached);
+	rte_tel_data_add_dict_u64(d, "tcache_bytes", st.tcache_bytes);
+	rte_tel_data_add_dict_u64(d, "tcache_large_bytes", st.tcache_large_bytes);
 	rte_tel_data_add_dict_u64(d, "remote_frees", st.remote_frees);
 	return 0;
 }

@@ -125,6 +125,24 @@ Test(lifecycle, init_rejects_an_invalid_configuration_with_einval)
 	cr_assert_eq(dpm_init(&cfg), 0, "dpm_init: %s", rte_strerror(rte_errno));
 }
 
+Test(lifecycle, init_rejects_a_tcache_large_budget_above_its_maximum_with_einval)
+{
+	struct dpm_config cfg;
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = DPM_TCACHE_LARGE_BUDGET_MAX + 1;
+	rte_errno = 0;
+	cr_assert_eq(dpm_init(&cfg), -1);
+	cr_assert_eq(rte_errno, EINVAL);
+
+	/* the maximum itself, and 0 (one object at a time), are accepted */
+	cfg.tcache_large_budget = DPM_TCACHE_LARGE_BUDGET_MAX;
+	cr_assert_eq(dpm_init(&cfg), 0, "dpm_init: %s", rte_strerror(rte_errno));
+	dpm_fini();
+	cfg.tcache_large_budget = 0;
+	cr_assert_eq(dpm_init(&cfg), 0, "dpm_init: %s", rte_strerror(rte_errno));
+}
+
 Test(lifecycle, fini_gives_every_memzone_back_to_dpdk)
 {
 	unsigned int before = dpm_test_memzone_walk_count();

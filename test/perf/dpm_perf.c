@@ -387,11 +387,27 @@ perf_print_allocators(const struct perf_allocator *tab, unsigned int n)
 		printf("  %-16s %s\n", tab[i].name, tab[i].note);
 }
 
-/* dpmalloc with its defaults; a failure only disables its column. */
+void
+perf_dpm_config(struct dpm_config *cfg)
+{
+	const char *v = getenv("DPM_PERF_LARGE_BUDGET");
+
+	dpm_config_defaults(cfg);
+	if (v != NULL && *v != '\0')
+		cfg->tcache_large_budget = strtoull(v, NULL, 0);
+}
+
+/* dpmalloc with its defaults (but DPM_PERF_LARGE_BUDGET); a failure only
+ * disables its column. */
 static void
 perf_init_dpm(struct perf_allocator *dpm)
 {
-	if (dpm_init(NULL) < 0 && rte_errno != EALREADY) {
+	struct dpm_config cfg;
+
+	perf_dpm_config(&cfg);
+	if (cfg.tcache_large_budget != (size_t)1 << 20)
+		printf("dpmalloc: tcache_large_budget %zu\n", cfg.tcache_large_budget);
+	if (dpm_init(&cfg) < 0 && rte_errno != EALREADY) {
 		dpm->available = false;
 		snprintf(dpm->note, sizeof(dpm->note), "skipped: dpm_init: %s",
 				rte_strerror(rte_errno));

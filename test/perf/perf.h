@@ -216,6 +216,11 @@ void perf_run_false_sharing(struct perf_allocator *tab, unsigned int n);
 /* perf_footprint.c */
 void perf_run_footprint(struct perf_allocator *tab, unsigned int n);
 
+struct dpm_config;
+/* dpmalloc's configuration for the run: the defaults, and
+ * DPM_PERF_LARGE_BUDGET=B for tcache_large_budget (every workload). */
+void perf_dpm_config(struct dpm_config *cfg);
+
 /* Helpers shared by the workloads. */
 
 /** xorshift64*: cheap, deterministic, identical for every allocator. */

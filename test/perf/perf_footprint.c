@@ -43,7 +43,8 @@
  * writes every sample (allocator, ms, live, reserved, and for dpmalloc
  * the bytes of chunks in use) as CSV;
  * DPM_PERF_FP_ARENAS=N runs dpmalloc with N arenas per socket and
- * DPM_PERF_FP_TCACHE_MAX=B with tcache_max_size B (footprint knobs).
+ * DPM_PERF_FP_TCACHE_MAX=B with tcache_max_size B (footprint knobs;
+ * DPM_PERF_LARGE_BUDGET=B sets tcache_large_budget for every workload).
  */
 
 #include <dlfcn.h>
@@ -315,8 +316,11 @@ fp_reserved_dpm(void)
 	return RTE_MAX(sum, total);
 }
 
-/* dpmalloc's breakdown: chunks in use, bytes allocated (class sizes). */
+/* dpmalloc's breakdown: chunks in use, bytes allocated (class sizes), and
+ * of those in the lcores' tcaches (large classes apart); bytes parked in
+ * transfer caches (counted as free, on pages in use). */
 static double fp_dpm_chunks_sum, fp_dpm_alloc_sum, fp_dpm_chunks_peak, fp_dpm_spans_sum;
+static double fp_dpm_tcache_sum, fp_dpm_tcache_large_sum, fp_dpm_parked_sum;
 
 static void
 fp_detail_dpm(void)
@@ -331,6 +335,15 @@ fp_detail_dpm(void)
 			fp_dpm_chunks_peak = RTE_MAX(fp_dpm_chunks_peak, (double)st.chunks_used * (2 << 20));
 			fp_dpm_alloc_sum += (double)st.bytes_allocated;
 			fp_dpm_spans_sum += (double)st.bytes_reserved;
+			fp_dpm_parked_sum += (double)st.bytes_parked;
+		}
+	}
+	for (unsigned int i = 0; i < fp_nlcores; i++) {
+		struct dpm_lcore_stats ls;
+
+		if (dpm_stats_lcore(fp_lcores[i], &ls) == 0) {
+			fp_dpm_tcache_sum += (double)ls.tcache_bytes;
+			fp_dpm_tcache_large_sum += (double)ls.tcache_large_bytes;
 		}
 	}
 }
@@ -467,7 +480,7 @@ fp_dpm_reinit(void)
 	if (!fp_dpm_knobs())
 		return;
 	dpm_fini();
-	dpm_config_defaults(&cfg);
+	perf_dpm_config(&cfg);
 	cfg.arenas_per_socket = fp_env("DPM_PERF_FP_ARENAS", 0);
 	cfg.tcache_max_size = fp_env("DPM_PERF_FP_TCACHE_MAX", cfg.tcache_max_size);
 	if (dpm_init(&cfg) < 0)
@@ -501,6 +514,7 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	fp_filled = fp_quiet = fp_done = 0;
 	fp_nsamples = 0;
 	fp_dpm_chunks_sum = fp_dpm_alloc_sum = fp_dpm_chunks_peak = fp_dpm_spans_sum = 0;
+	fp_dpm_tcache_sum = fp_dpm_tcache_large_sum = fp_dpm_parked_sum = 0;
 	for (i = 0; i < fp_nlcores; i++) {
 		struct fp_lcore *lc = &fp_lc[fp_lcores[i]];
 
@@ -547,6 +561,11 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 		       fp_dpm_chunks_sum / fp_nsamples / 1048576,
 		       fp_dpm_chunks_peak / 1048576,
 		       fp_dpm_alloc_sum / fp_nsamples / 1048576);
+		printf("footprint dpmalloc    of which in tcaches mean %.1f MiB (large classes %.1f MiB); "
+		       "parked in transfer caches mean %.1f MiB\n",
+		       fp_dpm_tcache_sum / fp_nsamples / 1048576,
+		       fp_dpm_tcache_large_sum / fp_nsamples / 1048576,
+		       fp_dpm_parked_sum / fp_nsamples / 1048576);
 	}
 	if (fp_is_dpm) {
 		zones_peak = fp_zones_dpm();
@@ -555,8 +574,11 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 	res_after = reserved();
 	res_after = res_after > base ? res_after - base : 0;
 	if (fp_is_dpm && fp_dpm_knobs()) {
+		struct dpm_config cfg;
+
 		dpm_fini();
-		dpm_init(NULL);
+		perf_dpm_config(&cfg);
+		dpm_init(&cfg);
 	}
 	printf("footprint %-11s %u samples: reserved/live mean %.2f peak %.2f; live %.0f MiB, "
 	       "reserved mean %.0f peak %.0f MiB; after free %.1f MiB; %.2f Mops/s; %llu failed, "

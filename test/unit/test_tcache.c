@@ -66,13 +66,192 @@ Test(tcache, capacity_follows_run_geometry_or_a_byte_budget_and_large_classes_by
 	cr_assert_eq(tcache_bin_capacity(&tc->bins[sc_size2class(64)]), 1024);
 	cr_assert_eq(sc_class2size(tc->nbins - 1), 1 << 20);
 	for (unsigned int cls = SC_NBINS; cls < tc->nbins; cls++) {
-		/* 512 KiB of objects, within [1, 20] */
-		unsigned int want = RTE_MAX(1u, RTE_MIN(20u, (unsigned int)((512u << 10) / sc_class2size(cls))));
+		/* the lcore's large budget (1 MiB) of objects, within [1, 20] */
+		unsigned int want = RTE_MAX(1u, RTE_MIN(20u, (unsigned int)((1u << 20) / sc_class2size(cls))));
 
-		cr_assert_eq(tcache_bin_capacity(&tc->bins[cls]), want, "class %u", cls);
+		cr_assert_eq(tcache_large_capacity(cls), want, "class %u", cls);
+		/* nothing granted before the class's first free */
+		cr_assert_eq(tcache_bin_capacity(&tc->bins[cls]), 0, "class %u", cls);
 	}
-	cr_assert_eq(tcache_bin_capacity(&tc->bins[sc_size2class(16384)]), 20);
-	cr_assert_eq(tcache_bin_capacity(&tc->bins[tc->nbins - 1]), 1);
+	cr_assert_eq(tcache_large_capacity(sc_size2class(16384)), 20);
+	cr_assert_eq(tcache_large_capacity(sc_size2class(65536)), 16);
+	cr_assert_eq(tcache_large_capacity(tc->nbins - 1), 1);
+	dpm_fini();
+}
+
+Test(tcache, with_a_zero_large_budget_every_large_class_still_holds_one_object)
+{
+	struct dpm_config cfg;
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = 0;
+	init_with(&cfg);
+	dpm_free(dpm_malloc(8));
+	struct tcache *tc = self_tcache();
+
+	for (unsigned int cls = SC_NBINS; cls < tc->nbins; cls++)
+		cr_assert_eq(tcache_large_capacity(cls), 1, "class %u", cls);
+	dpm_fini();
+}
+
+/* Bytes of large classes live or cached on this socket, from the class
+ * statistics (arena-side counts). */
+static uint64_t large_bytes_held(void)
+{
+	struct dpm_class_stats cs;
+	uint64_t bytes = 0;
+
+	for (unsigned int cls = SC_NBINS; cls < dpm_class_count(); cls++) {
+		cr_assert_eq(dpm_stats_class(rte_socket_id(), cls, &cs), 0);
+		bytes += cs.curregs * cs.size;
+	}
+	return bytes;
+}
+
+/* Sizes of ten large classes, from 16 KiB to 1 MiB. */
+static const size_t budget_sizes[] = {
+	16 << 10, 20 << 10, 48 << 10, 64 << 10, 96 << 10,
+	192 << 10, 256 << 10, 384 << 10, 640 << 10, 1 << 20,
+};
+#define BUDGET_PER_SIZE 6
+
+Test(tcache, an_lcore_freeing_large_objects_of_many_classes_caches_at_most_its_budget_and_one_object)
+{
+	static void *p[RTE_DIM(budget_sizes)][BUDGET_PER_SIZE];
+	const uint64_t budget = (uint64_t)1 << 20;
+	struct dpm_config cfg;
+	struct dpm_lcore_stats ls;
+	uint64_t live = 0;
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = budget;
+	init_with(&cfg);
+	for (unsigned int i = 0; i < RTE_DIM(budget_sizes); i++)
+		for (unsigned int k = 0; k < BUDGET_PER_SIZE; k++) {
+			p[i][k] = dpm_malloc(budget_sizes[i]);
+			cr_assert_not_null(p[i][k]);
+			live += budget_sizes[i];   /* each is its class's size */
+		}
+	self_tcache()->gc_ticker = INT32_MAX;   /* no GC step gives any back */
+	/* Round robin over the classes, so that each push could stay within
+	 * its class's own capacity. */
+	for (unsigned int k = 0; k < BUDGET_PER_SIZE; k++)
+		for (unsigned int i = 0; i < RTE_DIM(budget_sizes); i++) {
+			dpm_free(p[i][k]);
+			live -= budget_sizes[i];
+			cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+			/* exact: what the arenas count held, less what is live */
+			cr_assert_eq(ls.tcache_large_bytes, large_bytes_held() - live,
+				     "after freeing %zu B: %lu cached, %lu held by arenas beyond the live set",
+				     budget_sizes[i], ls.tcache_large_bytes, large_bytes_held() - live);
+			cr_assert_leq(ls.tcache_large_bytes, RTE_MAX(budget, (uint64_t)budget_sizes[i]),
+				      "after freeing %zu B: %lu cached for a budget of %lu",
+				      budget_sizes[i], ls.tcache_large_bytes, budget);
+			cr_assert_geq(ls.tcache_large_bytes, budget_sizes[i], "the object just freed is cached");
+			cr_assert_geq(ls.tcache_bytes, ls.tcache_large_bytes);
+		}
+	dpm_tcache_flush();
+	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+	cr_assert_eq(ls.tcache_large_bytes, 0);
+	cr_assert_eq(large_bytes_held(), 0);
+	dpm_fini();
+}
+
+Test(tcache, a_large_class_caches_one_object_under_a_budget_smaller_than_it)
+{
+	struct dpm_config cfg;
+	struct dpm_lcore_stats ls;
+	struct dpm_class_stats cs;
+	unsigned int cls = sc_size2class((size_t)1 << 20);
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = 64 << 10;
+	init_with(&cfg);
+	void *p = dpm_malloc((size_t)1 << 20);
+
+	cr_assert_not_null(p);
+	dpm_free(p);
+	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+	cr_assert_eq(ls.tcache_large_bytes, (uint64_t)1 << 20);
+	cr_assert_eq(dpm_stats_class(rte_socket_id(), cls, &cs), 0);
+	uint64_t nmalloc = cs.nmalloc;
+
+	/* an alloc+free pair of that size is served by the cache */
+	for (int i = 0; i < 4; i++) {
+		void *q = dpm_malloc((size_t)1 << 20);
+
+		cr_assert_eq(q, p, "the cached object comes back");
+		dpm_free(q);
+	}
+	cr_assert_eq(dpm_stats_class(rte_socket_id(), cls, &cs), 0);
+	cr_assert_eq(cs.nmalloc, nmalloc, "no allocation reached the arena");
+	/* another class's free keeps the newer object, the older goes back */
+	dpm_free(dpm_malloc(256 << 10));
+	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+	cr_assert_eq(ls.tcache_large_bytes, 256 << 10);
+	cr_assert_eq(dpm_stats_class(rte_socket_id(), cls, &cs), 0);
+	cr_assert_eq(cs.curregs, 0, "the 1 MiB object went back to its arena");
+	dpm_fini();
+}
+
+Test(tcache, an_unused_large_grant_is_taken_back_without_a_flush)
+{
+	struct dpm_config cfg;
+	unsigned int big = sc_size2class(256 << 10), small = sc_size2class(128 << 10);
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = 256 << 10;
+	init_with(&cfg);
+	void *a = dpm_malloc(256 << 10), *b = dpm_malloc(128 << 10);
+	struct tcache *tc = self_tcache();
+
+	tc->gc_ticker = INT32_MAX;
+	dpm_free(a);                         /* 256 KiB granted and cached */
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[big]), 1);
+	a = dpm_malloc(256 << 10);           /* live again: the grant is unused */
+	uint64_t flushes = tc->flushes;
+
+	dpm_free(b);                         /* needs 128 KiB more than the budget */
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[big]), 0, "the unused grant was taken back");
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[small]), 1);
+	cr_assert_eq(tcache_bin_ncached(&tc->bins[small]), 1);
+	cr_assert_eq(tc->flushes, flushes, "nothing was flushed");
+	cr_assert_eq(tc->large_granted, 128 << 10);
+	dpm_free(a);
+	dpm_fini();
+}
+
+Test(tcache, idle_large_objects_go_back_before_the_pushed_class_loses_any)
+{
+	struct dpm_config cfg;
+	void *a[4], *b[4];
+	unsigned int ca = sc_size2class(64 << 10), cb = sc_size2class(128 << 10);
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = 512 << 10;
+	init_with(&cfg);
+	for (int i = 0; i < 4; i++) {
+		a[i] = dpm_malloc(64 << 10);
+		b[i] = dpm_malloc(128 << 10);
+	}
+	struct tcache *tc = self_tcache();
+
+	tc->gc_ticker = INT32_MAX;
+	/* 4 x 128 KiB cached, then a GC visit marks them all unused */
+	for (int i = 0; i < 4; i++)
+		dpm_free(b[i]);
+	tc->gc_next = cb;
+	tcache_bin_low_water_set(&tc->bins[cb], tcache_bin_ncached(&tc->bins[cb]));
+	/* 64 KiB frees past the budget take the idle 128 KiB objects back
+	 * first, all of them: the 64 KiB class keeps everything */
+	for (int i = 0; i < 4; i++)
+		dpm_free(a[i]);
+	struct dpm_lcore_stats ls;
+
+	cr_assert_eq(tcache_bin_ncached(&tc->bins[ca]), 4);
+	cr_assert_eq(tcache_bin_ncached(&tc->bins[cb]), 0);
+	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
+	cr_assert_eq(ls.tcache_large_bytes, 256 << 10);
 	dpm_fini();
 }
 
@@ -532,6 +711,32 @@ Test(tcache, a_double_free_of_a_parked_object_is_refused)
 	dpm_fini();
 }
 
+Test(tcache, socket_stats_count_the_bytes_parked_in_transfer_caches)
+{
+	struct dpm_config cfg;
+	struct dpm_socket_stats st;
+
+	dpm_config_defaults(&cfg);
+	cfg.arenas_per_socket = 2;
+	init_with(&cfg);
+	dpm_free(dpm_malloc(1));                 /* lcore 0 binds to arena 0 */
+	rte_eal_remote_launch(alloc_park_objs, NULL, 1);   /* arena 1 */
+	rte_eal_wait_lcore(1);
+	struct bin *bin = bin_of(park_objs[0]);
+
+	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
+	cr_assert_eq(st.bytes_parked, 0);
+	for (int i = 0; i < PARK_N; i++)
+		dpm_free(park_objs[i]);
+	cr_assert_gt(bin->nxfer, 0, "nothing parked");
+	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
+	cr_assert_eq(st.bytes_parked, (uint64_t)bin->nxfer * 64);
+	dpm_trim();                              /* transfer caches go back to their runs */
+	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
+	cr_assert_eq(st.bytes_parked, 0);
+	dpm_fini();
+}
+
 /*
  * No passive false sharing: an object that lcore 1 allocated (from its
  * arena) and lcore 2 freed is not handed to lcore 2's next allocations of
@@ -591,7 +796,7 @@ Test(tcache, a_full_one_object_stack_flushes_before_it_takes_the_next)
 		p[i] = dpm_malloc((size_t)1 << 20);
 	struct tcache_bin *tb = &self_tcache()->bins[cls];
 
-	cr_assert_eq(tcache_bin_capacity(tb), 1);
+	cr_assert_eq(tcache_large_capacity(cls), 1);
 	for (unsigned int i = 0; i < RTE_DIM(p); i++)
 		dpm_free(p[i]);
 	cr_assert_eq(tcache_bin_ncached(tb), 1);
