@@ -425,6 +425,12 @@ void dpm_free_sized(void *ptr, size_t size);
  * Allocate n objects of size bytes each on the caller's socket.
  *
  * All or nothing: either all n pointers are written to ptrs, or none.
+ * On an lcore with a tcache, when the class's stack holds n objects (a
+ * small size), they are copied out at once (ptrs[0] the one dpm_malloc()
+ * would have returned first) and counted as n allocations; else the
+ * stack is filled under one bin lock and copied, or the objects come from
+ * the arena in batches. Any lcore, any thread (threads without a tcache
+ * allocate object by object, as dpm_malloc() does).
  *
  * @param ptrs
  *   Array of at least n entries that receives the objects.
@@ -446,6 +452,18 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size);
  * Each refused pointer is refused as dpm_free() refuses it (logged,
  * nothing changes) and leaves rte_errno = EINVAL; the others are freed.
  * Before rte_eal_init() nothing is freed and rte_errno is E_RTE_NO_CONFIG.
+ *
+ * Every pointer is validated as by dpm_free() (the radix tree for
+ * ownership, the page map for the class, the region check for interior
+ * pointers), but on an lcore with a tcache the work a burst shares is done
+ * once per group of consecutive entries of one chunk and one size class:
+ * the radix-tree look-up, the choice of the stack and its room. Bursts
+ * whose objects were allocated together (one chunk, one class) cost least;
+ * a mix costs about as much as dpm_free() per object. A pointer that
+ * appears twice is a double free handled as dpm_free() handles one (see
+ * there). Threads without a tcache validate each pointer and return small
+ * objects to their bins in groups, one lock per group. Any lcore, any
+ * thread.
  *
  * @param ptrs
  *   Array of n objects (or NULL entries).

@@ -195,16 +195,26 @@ struct tcache *tcache_create(unsigned int lcore_id, struct arena *a)
  * small region or the first page of a large run. Objects enter tcaches
  * validated, so anything else is a double free whose first copy went back
  * already (its run, or its chunk, was freed since): SC_NSIZES_MAX then,
- * counted and logged.
+ * counted and logged. The chunk half is skipped when the caller validated
+ * ptr's chunk already (chunk_ok, a chunk base, or 0), and on success the
+ * chunk is stored there.
  */
-static unsigned int tcache_class_of(const void *ptr)
+static unsigned int tcache_class_of(const void *ptr, uintptr_t *chunk_ok)
 {
 	struct arena_chunk *chunk = arena_chunk_of(ptr);
-	struct chunk_desc *desc = rtree_lookup(ptr);
 	size_t pageind = arena_pageind(chunk, ptr);
 	uint32_t bits;
 
-	if (desc != &chunk->desc || desc->kind != CHUNK_ARENA || pageind < arena_map_bias) {
+	if ((uintptr_t)chunk != *chunk_ok) {
+		struct chunk_desc *desc = rtree_lookup(ptr);
+
+		if (desc != &chunk->desc || desc->kind != CHUNK_ARENA) {
+			DPM_LOG(ERR, "double free of %p (its chunk was released): refused", ptr);
+			return SC_NSIZES_MAX;
+		}
+		*chunk_ok = (uintptr_t)chunk;
+	}
+	if (pageind < arena_map_bias) {
 		DPM_LOG(ERR, "double free of %p (its chunk was released): refused", ptr);
 		return SC_NSIZES_MAX;
 	}
@@ -213,13 +223,16 @@ static unsigned int tcache_class_of(const void *ptr)
 		return PM_BININD(bits);
 	if (PM_STATE(bits) == PM_LARGE && PM_COUNT(bits) <= arena_usable_pages)
 		return sc_size2class((size_t)PM_COUNT(bits) << DPM_LG_PAGE);
-	arena_double_free(desc->arena, ptr, "its page holds no live object");
+	arena_double_free(chunk->desc.arena, ptr, "its page holds no live object");
 	return SC_NSIZES_MAX;
 }
 
 /*
  * Return n objects to their arenas. Each is validated first (see
- * tcache_class_of(); a class other than cls is a double free too). Then
+ * tcache_class_of(); a class other than cls is a double free too), the
+ * radix tree asked once per run of objects of one chunk: nothing goes
+ * back before the whole slice is validated, so no chunk validated here
+ * can be released meanwhile. Then
  * objects are grouped by (arena, class) so each bin lock is taken once per
  * group: the first object picks the group, matching objects move to the
  * group buffer, others are compacted for the next round. Rounds are as
@@ -232,10 +245,11 @@ static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, e
 {
 	void *group[TCACHE_RETURN_SLICE];
 	uint16_t classes[TCACHE_RETURN_SLICE];
+	uintptr_t chunk_ok = 0;
 	unsigned int i, m = 0;
 
 	for (i = 0; i < n; i++) {
-		unsigned int c = tcache_class_of(ptrs[i]);
+		unsigned int c = tcache_class_of(ptrs[i], &chunk_ok);
 
 		if (unlikely(c == SC_NSIZES_MAX))
 			continue;

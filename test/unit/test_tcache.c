@@ -194,6 +194,33 @@ Test(tcache, a_large_class_caches_one_object_under_a_budget_smaller_than_it)
 	dpm_fini();
 }
 
+Test(tcache, an_unused_large_grant_is_taken_back_without_a_flush)
+{
+	struct dpm_config cfg;
+	unsigned int big = sc_size2class(256 << 10), small = sc_size2class(128 << 10);
+
+	dpm_config_defaults(&cfg);
+	cfg.tcache_large_budget = 256 << 10;
+	init_with(&cfg);
+	void *a = dpm_malloc(256 << 10), *b = dpm_malloc(128 << 10);
+	struct tcache *tc = self_tcache();
+
+	tc->gc_ticker = INT32_MAX;
+	dpm_free(a);                         /* 256 KiB granted and cached */
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[big]), 1);
+	a = dpm_malloc(256 << 10);           /* live again: the grant is unused */
+	uint64_t flushes = tc->flushes;
+
+	dpm_free(b);                         /* needs 128 KiB more than the budget */
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[big]), 0, "the unused grant was taken back");
+	cr_assert_eq(tcache_bin_capacity(&tc->bins[small]), 1);
+	cr_assert_eq(tcache_bin_ncached(&tc->bins[small]), 1);
+	cr_assert_eq(tc->flushes, flushes, "nothing was flushed");
+	cr_assert_eq(tc->large_granted, 128 << 10);
+	dpm_free(a);
+	dpm_fini();
+}
+
 Test(tcache, idle_large_objects_go_back_before_the_pushed_class_loses_any)
 {
 	struct dpm_config cfg;
@@ -681,6 +708,32 @@ Test(tcache, a_double_free_of_a_parked_object_is_refused)
 				   (uint32_t)((uintptr_t)victim - arena_page_addr(chunk, pageind - PM_RUN_OFFSET(bits))));
 
 	cr_assert_not(bitmap_get(run->bitmap, idx), "the parked object was freed into its run");
+	dpm_fini();
+}
+
+Test(tcache, socket_stats_count_the_bytes_parked_in_transfer_caches)
+{
+	struct dpm_config cfg;
+	struct dpm_socket_stats st;
+
+	dpm_config_defaults(&cfg);
+	cfg.arenas_per_socket = 2;
+	init_with(&cfg);
+	dpm_free(dpm_malloc(1));                 /* lcore 0 binds to arena 0 */
+	rte_eal_remote_launch(alloc_park_objs, NULL, 1);   /* arena 1 */
+	rte_eal_wait_lcore(1);
+	struct bin *bin = bin_of(park_objs[0]);
+
+	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
+	cr_assert_eq(st.bytes_parked, 0);
+	for (int i = 0; i < PARK_N; i++)
+		dpm_free(park_objs[i]);
+	cr_assert_gt(bin->nxfer, 0, "nothing parked");
+	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
+	cr_assert_eq(st.bytes_parked, (uint64_t)bin->nxfer * 64);
+	dpm_trim();                              /* transfer caches go back to their runs */
+	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
+	cr_assert_eq(st.bytes_parked, 0);
 	dpm_fini();
 }
 
