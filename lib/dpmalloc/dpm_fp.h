@@ -255,30 +255,54 @@ dpm_fp_pos(void *const *pos)
 	return (uint32_t)(uintptr_t)pos;
 }
 
-/* Pop from a class stack; NULL when empty. */
-static __rte_always_inline void *
-dpm_fp_pop(struct dpm_fp_bin *tb)
+/* The stack's address as an opaque value: gcc otherwise addresses a
+ * relaxed atomic store to tc->bins[cls] from a base of its own (two more
+ * instructions a store) instead of the one its loads use. */
+static __rte_always_inline struct dpm_fp_bin *
+dpm_fp_bin_opaque(struct dpm_fp_bin *tb)
+{
+	__asm__("" : "+r"(tb));
+	return tb;
+}
+
+/* Pop from a class stack into *p; false when empty. (A flag rather than
+ * NULL: once inlined, the caller's branch on it is the pop's own, and the
+ * hit path tests no pointer.) */
+static __rte_always_inline bool
+dpm_fp_pop_to(struct dpm_fp_bin *tb, void **p)
 {
 	void **head = tb->head;
-	void *p = *head;
 
+	*p = *head;
 	if (unlikely(dpm_fp_pos(head) == tb->low_water)) {
 		if (dpm_fp_pos(head) == tb->empty)
-			return NULL;
+			return false;
 		tb->low_water = dpm_fp_pos(head + 1);
 	}
 	/* Relaxed stores: plain movs on x86, but statistics read head and
 	 * nmalloc from other threads, and C11 wants both sides atomic. */
 	__atomic_store_n(&tb->head, head + 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&tb->nmalloc, tb->nmalloc + 1, __ATOMIC_RELAXED);
-	return p;
+	return true;
+}
+
+/* Pop from a class stack; NULL when empty. */
+static __rte_always_inline void *
+dpm_fp_pop(struct dpm_fp_bin *tb)
+{
+	void *p;
+
+	return dpm_fp_pop_to(tb, &p) ? p : NULL;
 }
 
 /* Push onto a class stack; false when full. Counts nothing. */
 static __rte_always_inline bool
 dpm_fp_push(struct dpm_fp_bin *tb, void *ptr)
 {
-	void **head = tb->head;
+	void **head;
+
+	tb = dpm_fp_bin_opaque(tb);
+	head = tb->head;
 
 	if (unlikely(dpm_fp_pos(head) == tb->full))
 		return false;

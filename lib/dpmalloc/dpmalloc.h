@@ -817,9 +817,12 @@ dpm_malloc_inline(size_t size)
 	struct dpm_fp_tcache *tc = dpm_fp_tcache_self();
 
 	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_FP_WATCH)) {
-		void *p = dpm_fp_pop(&tc->bins[dpm_fp_class(size)]);
+		struct dpm_fp_bin *tb = &tc->bins[dpm_fp_class(size)];
+		void *p;
 
-		if (likely(p != NULL)) {
+		if (!__builtin_constant_p(size))
+			tb = dpm_fp_bin_opaque(tb);   /* (a constant class folds) */
+		if (likely(dpm_fp_pop_to(tb, &p))) {
 			if (unlikely(--tc->gc_ticker == 0))
 				return dpm_malloc_event_hard(tc, p);  /* a tail call */
 			return p;

@@ -711,6 +711,31 @@ free_on_worker(void *arg)
 
 /* The TX side of a forwarding loop (examples/fwd_loop -S): lcores of
  * socket 1 free socket 0 memory and allocate nothing themselves. */
+Test(telemetry, replies_carry_the_cached_and_parked_bytes,
+     .init = eal_start, .fini = eal_stop, .timeout = 60)
+{
+	unsigned int me = rte_lcore_id();
+	struct dpm_lcore_stats ls;
+	struct dpm_socket_stats st;
+	char cmd[64];
+	const char *r;
+
+	dpm_free(dpm_malloc(64));
+	dpm_free(dpm_malloc(64 << 10));          /* a large class, cached */
+	cr_assert_eq(dpm_telemetry_register(), 0);
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/lcore,%u", me);
+	r = tel_query(cmd);
+	cr_assert_eq(dpm_stats_lcore(me, &ls), 0);
+	cr_expect_eq(ls.tcache_large_bytes, 64 << 10);
+	cr_expect_gt(ls.tcache_bytes, ls.tcache_large_bytes);
+	cr_expect_eq(json_u64(r, "tcache_bytes"), ls.tcache_bytes, "%s", r);
+	cr_expect_eq(json_u64(r, "tcache_large_bytes"), ls.tcache_large_bytes, "%s", r);
+	snprintf(cmd, sizeof(cmd), "/dpmalloc/socket,%d", (int)rte_socket_id());
+	r = tel_query(cmd);
+	cr_assert_eq(dpm_stats_socket((int)rte_socket_id(), &st), 0);
+	cr_expect_eq(json_u64(r, "bytes_parked"), st.bytes_parked, "%s", r);
+}
+
 Test(telemetry, cross_socket_counts_a_socket_that_only_frees,
      .init = eal_start_two_sockets, .fini = eal_stop, .timeout = 60)
 {
