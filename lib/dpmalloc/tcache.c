@@ -303,7 +303,7 @@ void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum 
 static void tcache_bin_flush_oldest_to(struct tcache *tc, struct tcache_bin *tb, unsigned int cls,
 				       unsigned int n, bool park)
 {
-	unsigned int ncached = tcache_bin_ncached(tb);
+	unsigned int ncached = tcache_bin_ncached(tb), low = tcache_bin_low_water(tb);
 
 	if (n == 0)
 		return;
@@ -312,8 +312,8 @@ static void tcache_bin_flush_oldest_to(struct tcache *tc, struct tcache_bin *tb,
 	memmove(tb->head + n, tb->head, (ncached - n) * sizeof(void *));
 	tcache_bin_head_set(tb, tb->head + n);
 	dpm_counter_add(&tb->nflush, n);
-	if (tcache_bin_low_water(tb) > ncached - n)
-		tb->low_water = dpm_fp_pos(tb->head);
+	/* The flushed ones were the idle ones first. */
+	tcache_bin_low_water_set(tb, low > n ? low - n : 0);
 }
 
 static void tcache_bin_flush_oldest(struct tcache *tc, struct tcache_bin *tb, unsigned int cls,

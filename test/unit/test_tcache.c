@@ -9,6 +9,7 @@
  */
 
 #include <pthread.h>
+#include <stdlib.h>
 
 #include <criterion/criterion.h>
 
@@ -631,6 +632,41 @@ Test(tcache, bulk_pop_counts_as_n_pops, .disabled = DPM_FP_WATCH)
 	cr_assert_eq(tc->gc_ticker, TCACHE_GC_INCR);
 	cr_assert_eq(tcache_bin_ncached(tb), 0);
 	dpm_free_bulk(q, 50);
+	dpm_fini();
+}
+
+/* A flush of the oldest objects takes the idle ones first: what stays idle
+ * is the low water less the objects flushed, not the low water capped at
+ * what remains (which counted objects pushed since the GC visit as idle). */
+Test(tcache, a_flush_of_the_oldest_takes_them_off_the_low_water, .disabled = DPM_FP_WATCH)
+{
+	enum { IDLE = 200 };
+	void **p;
+
+	init_default();
+	dpm_free(dpm_malloc(48));
+	dpm_tcache_flush();
+	struct tcache *tc = self_tcache();
+	unsigned int cls = sc_size2class(48), cap;
+	struct tcache_bin *tb = &tc->bins[cls];
+
+	cap = tcache_bin_capacity(tb);
+	cr_assert_gt(cap / 2, IDLE, "capacity %u: the test needs a flush of more than %u", cap, IDLE);
+	p = calloc(cap + 1, sizeof(*p));
+	cr_assert_not_null(p);
+	cr_assert_eq(dpm_malloc_bulk(p, cap + 1, 48), cap + 1);
+	dpm_free_bulk(p, IDLE);
+	tc->gc_next = cls;
+	tcache_event_hard(tc);   /* a visit: the IDLE objects are idle */
+	cr_assert_eq(tcache_bin_low_water(tb), IDLE);
+	for (unsigned int i = IDLE; i <= cap; i++)
+		dpm_free(p[i]);   /* fills the stack; the last free flushes half */
+	cr_assert_lt(tcache_bin_ncached(tb), cap, "no flush happened");
+	cr_assert_eq(tcache_bin_low_water(tb), 0,
+		     "low water %u after flushing the %u idle objects and more: want 0",
+		     tcache_bin_low_water(tb), IDLE);
+	dpm_tcache_flush();
+	free(p);
 	dpm_fini();
 }
 
