@@ -326,9 +326,12 @@ dpm_fp_arena_chunk(const void *ptr)
 	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
 	const struct dpm_fp_leaf *leaf;
 
-	if (unlikely((key >> DPM_FP_RTREE_KEY_BITS) != 0))
-		return false;
-	leaf = __atomic_load_n(&dpm_fp_rtree_root[key >> DPM_FP_RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
+	/* The root index is masked rather than range-checked: a pointer
+	 * beyond the 48-bit address space reads some leaf, whose entries are
+	 * chunks below 2^48 (or descriptors, or 0), never its chunk + tag. */
+	leaf = __atomic_load_n(&dpm_fp_rtree_root[(key >> DPM_FP_RTREE_LEAF_BITS) &
+						  (((uintptr_t)1 << DPM_FP_RTREE_ROOT_BITS) - 1)],
+			       __ATOMIC_ACQUIRE);
 	return __atomic_load_n(&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)],
 			       __ATOMIC_ACQUIRE) == chunk + DPM_FP_RTREE_ARENA;
 }

@@ -221,6 +221,46 @@ Test(foreign, free_of_an_interior_pointer_of_a_huge_object_is_refused)
 	check_interior_free_is_refused(5 * ITEST_MIB, 4096);
 }
 
+/* A live object's address with bits above the 48-bit address space set
+ * (the inline free masks the radix tree's root index instead of checking
+ * its range: such a pointer reads the object's own leaf entry, and must
+ * still be refused). */
+static void
+check_high_bits_free_is_refused(size_t size, uintptr_t high, bool sized)
+{
+	uint8_t *p = dpm_malloc(size);
+	struct state before;
+	void *q;
+
+	cr_assert_not_null(p);
+	q = (void *)((uintptr_t)p | high);
+	dpm_test_fill(p, size, 7);
+	before = state_now();
+	rte_errno = 0;
+	if (sized)
+		dpm_free_sized(q, size);
+	else
+		dpm_free(q);
+	cr_assert_eq(rte_errno, EINVAL, "free(%p) of %zu bytes was not refused", q, size);
+	assert_state_unchanged(&before);
+	cr_assert_eq(dpm_test_check(p, size, 7), SIZE_MAX);
+	assert_allocations_still_fine(p, size);
+	dpm_free(p);
+}
+
+Test(foreign, free_of_an_object_address_with_bits_above_48_is_refused)
+{
+	const uintptr_t highs[] = { (uintptr_t)1 << 48, (uintptr_t)1 << 56, (uintptr_t)1 << 63 };
+	const size_t sizes[] = { 64, 3000, 16 * ITEST_KIB, 100 * ITEST_KIB };
+
+	warm_up();
+	for (unsigned int i = 0; i < RTE_DIM(highs); i++)
+		for (unsigned int j = 0; j < RTE_DIM(sizes); j++) {
+			check_high_bits_free_is_refused(sizes[j], highs[i], false);
+			check_high_bits_free_is_refused(sizes[j], highs[i], true);
+		}
+}
+
 /* dpm_free_sized() of an interior pointer is refused as dpm_free() refuses
  * it, even when the pointer's page holds regions of the size's class (the
  * sized path once cached it and handed it out over the live object). */
