@@ -587,12 +587,16 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 	unsigned int got = 0, i;
 
 	if (need > 0 && need <= room) {
-		/* Fill the missing objects onto the stack, then take all n from
-		 * it: a failure leaves what came cached, and writes nothing to
-		 * ptrs. */
-		got = arena_bin_fill(tc->arena, cls, tb->head - need, need);
-		if (got < need && got > 0)
-			memmove(tb->head - got, tb->head - need, got * sizeof(void *));
+		/* Fill the stack as a miss fills it (a batch of capacity >>
+		 * lg_fill_div, at least what is missing), then take all n from
+		 * it: a producer that never gets frees back takes the bin lock
+		 * once per batch, not once per call. A failure leaves what came
+		 * cached, and writes nothing to ptrs. */
+		unsigned int want = RTE_MIN(room, RTE_MAX(need, tcache_bin_capacity(tb) >> tb->lg_fill_div));
+
+		got = arena_bin_fill(tc->arena, cls, tb->head - want, want);
+		if (got < want && got > 0)
+			memmove(tb->head - got, tb->head - want, got * sizeof(void *));
 		tcache_bin_head_set(tb, tb->head - got);
 		dpm_counter_add(&tb->nfill, got);
 		dpm_counter_add(&tc->fills, 1);
@@ -601,8 +605,12 @@ unsigned int tcache_alloc_bulk(struct tcache *tc, unsigned int cls, void **ptrs,
 			rte_errno = ENOMEM;
 			return 0;
 		}
-		need = 0;
-		ncached = n;
+		/* n pops from here would have emptied the stack first. */
+		memcpy(ptrs, tb->head, n * sizeof(void *));
+		tcache_bin_head_set(tb, tb->head + n);
+		tcache_bin_low_water_set(tb, 0);
+		dpm_counter_add(&tb->nmalloc, n);
+		return n;
 	}
 	while (got < need) {
 		unsigned int want = RTE_MIN(need - got, (unsigned int)RTE_DIM(batch));
