@@ -408,15 +408,20 @@ static void dpm_watch_free(void *p, size_t usable)
 	DPM_FP_POISON(p, usable);
 }
 
-/* Resized in place from old usable bytes: the tail given up is treated as
- * freed, a tail gained as allocated. */
-static void dpm_watch_resize(void *p, size_t old)
+/* About to shrink in place from old to usable bytes: the tail given up is
+ * treated as freed now, while it is still the caller's. (The shrink hands
+ * it back to its arena or the chunk pool, where another lcore may be given
+ * it at once: a junk fill or poisoning after would land on its object.) */
+static void dpm_watch_shrink(void *p, size_t old, size_t usable)
 {
-	size_t usable = dpm_watch_usable(p);
-
-	if (usable < old) {
+	if (usable < old)
 		dpm_watch_free((char *)p + usable, old - usable);
-	} else {
+}
+
+/* Grown in place from old to usable bytes: the tail gained is allocated. */
+static void dpm_watch_grow(void *p, size_t old, size_t usable)
+{
+	if (usable > old) {
 		DPM_FP_UNPOISON(p, usable);
 		if (DPM_JUNK)
 			memset((char *)p + old, DPM_JUNK_ALLOC, usable - old);
@@ -547,20 +552,29 @@ void *dpm_realloc(void *ptr, size_t size)
 	sc_classify(size, 1, &req);
 	if (req.kind == SC_KIND_TOO_BIG)
 		return dpm_alloc_failed(obj.desc->socket_id, E2BIG, size);
+	/* In place: a shrink always succeeds, and watched builds give its
+	 * tail up before it (dpm_watch_shrink()); what a failed one would
+	 * have given up lies beyond the size, which is all the move copies. */
 	if (obj.cls == SC_CLASS_HUGE) {
-		if (req.kind == SC_KIND_HUGE && huge_ralloc_shrink(obj.desc, req.usize)) {
+		if (req.kind == SC_KIND_HUGE) {
 			if (dpm_watch)
-				dpm_watch_resize(ptr, obj.usable);
-			return ptr;
+				dpm_watch_shrink(ptr, obj.usable, DPM_ALIGN_UP(req.usize, DPM_CHUNK));
+			if (huge_ralloc_shrink(obj.desc, req.usize))
+				return ptr;
 		}
 	} else if (req.kind != SC_KIND_HUGE) {
 		if (req.cls == obj.cls)
 			return ptr;
-		if (req.kind == SC_KIND_LARGE && obj.cls >= SC_NBINS &&
-		    arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls)) {
+		if (req.kind == SC_KIND_LARGE && obj.cls >= SC_NBINS) {
+			size_t usable = sc_class2size(req.cls);
+
 			if (dpm_watch)
-				dpm_watch_resize(ptr, obj.usable);
-			return ptr;
+				dpm_watch_shrink(ptr, obj.usable, usable);
+			if (arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls)) {
+				if (dpm_watch)
+					dpm_watch_grow(ptr, obj.usable, usable);
+				return ptr;
+			}
 		}
 	}
 	p = dpm_alloc(obj.desc->socket_id, size, 1, false);
