@@ -5,7 +5,8 @@
 # CI stage: the junk-fill build (-Djunk=true: 0xa5 on allocation, 0x5a on
 # free, every call through the hard paths), in build-junk/. Runs the tests
 # that show it (use after free reads junk) and the ones that lean on the
-# hard paths' checks (double frees, bad inputs, the tcache), nohuge mode.
+# hard paths' checks (double frees, bad inputs, the tcache; tcache_churn's
+# lcores catch junk written where memory already went back), nohuge mode.
 # The ASan half of test_use_after_free runs in 10-asan. About 30 s here.
 #
 # Run it alone:  DPM_CI_STAGES=11-junk bash devtools/test.sh
@@ -15,7 +16,8 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 build_dir=build-junk
-tests=(integration-use_after_free integration-double_free integration-bad_input unit-tcache)
+tests=(integration-use_after_free integration-double_free integration-bad_input unit-tcache
+	unit-tcache_churn)
 
 wipe=()
 [ -d "$build_dir" ] && wipe=(--wipe)   # an earlier setup stopped half-way
