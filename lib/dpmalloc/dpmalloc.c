@@ -451,7 +451,7 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 	}
 	if (tc != NULL && obj->cls < tc->nbins) {
 		if (desc->socket_id != tc->socket_id) {
-			tcache_dalloc_remote(tc, ptr);
+			tcache_dalloc_remote(tc, ptr, obj->usable);
 			return;
 		}
 		/* Small objects of another arena of the socket go to the

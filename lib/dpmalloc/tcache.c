@@ -337,6 +337,7 @@ static void tcache_remote_flush_to(struct tcache *tc, bool park)
 		if (per_socket[s] != 0)
 			__atomic_fetch_add(&tcache_cross[tc->socket_id][s], per_socket[s], __ATOMIC_RELAXED);
 	tc->nremote = 0;
+	tc->remote_large = 0;
 	tcache_return_batch_to(tc->remote, n, UINT32_MAX, park ? RETURN_PARK : RETURN_RUNS);
 }
 
@@ -491,11 +492,13 @@ void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr)
 	tcache_event(tc);
 }
 
-void tcache_dalloc_remote(struct tcache *tc, void *ptr)
+void tcache_dalloc_remote(struct tcache *tc, void *ptr, size_t size)
 {
 	tc->remote[tc->nremote++] = ptr;
 	dpm_counter_add(&tc->remote_frees, 1);
-	if (tc->nremote == TCACHE_REMOTE_MAX)
+	if (size > SC_SMALL_MAX)
+		tc->remote_large += size;
+	if (tc->nremote == TCACHE_REMOTE_MAX || tc->remote_large > tc->large_budget)
 		tcache_remote_flush(tc);
 }
 

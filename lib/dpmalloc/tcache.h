@@ -44,7 +44,9 @@
  * one object.
  *
  * Frees of another socket's memory never enter the stacks: they go to a
- * small remote buffer that is sent home in per-arena batches. Frees of
+ * small remote buffer that is sent home in per-arena batches (at the
+ * latest when its large objects pass the large budget, which so bounds
+ * them too). Frees of
  * small objects of another arena of the same socket go to that class's
  * outbound stack (struct dpm_fp_tcache), never reused by this lcore, and
  * home whole to the owners' transfer caches (full, GC visit, flush); large
@@ -96,6 +98,9 @@ struct tcache {
 	struct tcache_bin out[SC_NBINS];
 	void *remote[TCACHE_REMOTE_MAX];
 	uint64_t gc_runs, remote_frees;
+	/* Bytes of large objects in remote[]: the buffer goes home before
+	 * they pass large_budget. */
+	uint64_t remote_large;
 } __rte_cache_aligned;
 
 #define TCACHE_OUT DPM_FP_OUT_BIN
@@ -287,8 +292,10 @@ void tcache_dalloc_hard(struct tcache *tc, unsigned int cls, void *ptr);
 /* Full outbound stack of class cls: send it home, then push ptr. */
 void tcache_dalloc_out_hard(struct tcache *tc, unsigned int cls, void *ptr);
 
-/* Free of another socket's memory: buffered, sent home in batches. */
-void tcache_dalloc_remote(struct tcache *tc, void *ptr);
+/* Free of another socket's memory (size: its class size): buffered, sent
+ * home in batches, and before the large objects buffered pass the large
+ * budget. */
+void tcache_dalloc_remote(struct tcache *tc, void *ptr, size_t size);
 
 /* Small class cls: n objects into ptrs, the cached top of the stack and
  * the rest straight from the bin in batches, each under one lock. All or

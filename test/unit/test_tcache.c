@@ -8,6 +8,7 @@
  * threads, and counters that balance.
  */
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -456,6 +457,50 @@ Test(tcache, frees_of_another_sockets_memory_never_enter_the_stacks)
 	cr_assert_eq(dpm_stats_socket(1, &st), 0);
 	cr_assert_eq(st.nmalloc, st.nfree, "every object is home");
 	cr_assert_eq(st.remote_frees_in, 300);
+	dpm_fini();
+}
+
+/* Large objects of another socket wait in the remote buffer only within
+ * the lcore's large budget: the buffer goes home before they pass it, or
+ * it would hold up to 63 of them (63 MiB of 1 MiB objects) in no
+ * statistic of the lcore until it filled or a GC step came. */
+Test(tcache, large_frees_of_another_sockets_memory_wait_within_the_large_budget)
+{
+	static const size_t sizes[] = { 16 << 10, 256 << 10, 20 << 10, 1 << 20, 16 << 10 };
+	const uint64_t budget = 64 << 10;
+	struct dpm_config cfg;
+	struct dpm_socket_stats st;
+	uint64_t live = 0;
+	void *p[40];
+
+	dpm_config_defaults(&cfg);
+	cfg.zone_source = DPM_ZONE_ANON;
+	cfg.sim_sockets = 2;
+	cfg.lcore_socket = even_odd;
+	cfg.tcache_large_budget = budget;
+	init_with(&cfg);
+	cr_assert_eq(dpm_lcore_socket(rte_lcore_id()), 0);
+	for (unsigned int i = 0; i < RTE_DIM(p); i++) {
+		p[i] = dpm_malloc_socket(sizes[i % RTE_DIM(sizes)], 1);
+		cr_assert_not_null(p[i]);
+		live += sizes[i % RTE_DIM(sizes)];
+	}
+	self_tcache()->gc_ticker = INT32_MAX;   /* no GC step sends them home */
+	for (unsigned int i = 0; i < RTE_DIM(p); i++) {
+		dpm_free(p[i]);
+		live -= sizes[i % RTE_DIM(sizes)];
+		cr_assert_eq(dpm_stats_socket(1, &st), 0);
+		cr_assert_leq(st.bytes_allocated - live, budget,
+			      "after %u frees, lcore 0 holds %" PRIu64 " bytes of socket 1 (budget %" PRIu64 ")",
+			      i + 1, st.bytes_allocated - live, budget);
+	}
+	cr_assert_eq(self_tcache()->remote_frees, RTE_DIM(p));
+	dpm_tcache_flush();
+	cr_assert_eq(dpm_stats_socket(1, &st), 0);
+	cr_assert_eq(st.nmalloc, st.nfree, "every object is home");
+	cr_assert_eq(st.bytes_allocated, 0);
+	cr_assert_eq(st.remote_frees_in, RTE_DIM(p), "each counted once");
+	cr_assert_eq(dpm_stats_cross_socket(0, 1), RTE_DIM(p));
 	dpm_fini();
 }
 
