@@ -87,7 +87,7 @@ static void live_add(void *p, size_t size, uint64_t seed)
 	for (unsigned int i = 0; i < nlive; i++)
 		cr_assert(!((uintptr_t)p < (uintptr_t)live[i].p + live[i].size &&
 			    (uintptr_t)live[i].p < (uintptr_t)p + size),
-			  "%p (%zu B) handed out over the live %p (%zu B)", p, size, live[i].p,
+			  "%p (%zu B) handed out over the live %p (%zu B)", p, size, (void *)live[i].p,
 			  live[i].size);
 	live[nlive] = (struct obj){ p, size, seed };
 	obj_mark(&live[nlive]);
@@ -98,7 +98,7 @@ static struct obj live_take(unsigned int i)
 {
 	struct obj o = live[i];
 
-	cr_assert(obj_intact(&o), "%p (%zu B) damaged while live", o.p, o.size);
+	cr_assert(obj_intact(&o), "%p (%zu B) damaged while live", (void *)o.p, o.size);
 	live[i] = live[--nlive];
 	return o;
 }
@@ -279,7 +279,7 @@ static int churn_lcore(void *arg)
 		if (old.p == NULL)
 			continue;
 		if (!obj_intact(&old)) {
-			fprintf(stderr, "lcore %u: %p (%zu B) damaged\n", rte_lcore_id(), old.p, old.size);
+			fprintf(stderr, "lcore %u: %p (%zu B) damaged\n", rte_lcore_id(), (void *)old.p, old.size);
 			fail(3);
 			break;
 		}
@@ -345,7 +345,7 @@ static void churn_lcores(size_t budget)
 	cr_assert_geq(workers, 1);
 	for (unsigned int k = 0; k < NSLOTS; k++)
 		if (slots[k].p != NULL) {
-			cr_assert(obj_intact(&slots[k]), "%p (%zu B) damaged", slots[k].p, slots[k].size);
+			cr_assert(obj_intact(&slots[k]), "%p (%zu B) damaged", (void *)slots[k].p, slots[k].size);
 			dpm_free(slots[k].p);
 		}
 	cr_assert_eq(dpm_test_run_on_all_lcores(flush_lcore, NULL), 0);
