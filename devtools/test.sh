@@ -77,18 +77,25 @@ if [ ! -s "$log_json" ]; then
 fi
 
 # The checks that exist only with -Ddebug_checks=true (a double free into a
-# tcache is refused) run in a second, debug build: the tcache tests, under
-# --no-huge. DPM_TEST_DEBUG=0 leaves them out.
+# tcache is refused) run in a second, debug build: the tests of the tcache
+# and of the paths that validate frees (double and foreign frees, cached
+# large classes, bulk calls), under --no-huge. DPM_TEST_DEBUG=0 leaves them
+# out.
 debug_log=
 if [ "${DPM_TEST_DEBUG:-1}" != 0 ] && [ $# -eq 0 ]; then
 	debug_dir=$build_dir-debug-checks
-	echo "=== test: tcache tests in a -Ddebug_checks=true build ($debug_dir)"
+	debug_tests="unit-tcache unit-tcache_churn integration-double_free integration-foreign
+		     integration-large_cache integration-bulk"
+	echo "=== test: $(echo $debug_tests) in a -Ddebug_checks=true build ($debug_dir)"
 	if { [ -f "$debug_dir/build.ninja" ] ||
 	     meson setup "$debug_dir" -Ddebug_checks=true -Dexamples=false >/dev/null; } &&
-	   ninja -C "$debug_dir" test/test_tcache >/dev/null; then
+	   ninja -C "$debug_dir" test/test_tcache test/test_tcache_churn \
+		test/test_integration_double_free test/test_integration_foreign \
+		test/test_integration_large_cache test/test_integration_bulk >/dev/null; then
 		debug_log=$debug_dir/meson-logs/testlog.json
 		rm -f "$debug_log"
-		meson test -C "$debug_dir" --no-rebuild --print-errorlogs --suite nohuge unit-tcache ||
+		# shellcheck disable=SC2086
+		meson test -C "$debug_dir" --no-rebuild --print-errorlogs --suite nohuge $debug_tests ||
 			meson_status=1
 	else
 		echo "test: the debug-checks build failed" >&2
