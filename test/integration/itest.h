@@ -55,6 +55,7 @@ itest_stats_total(void)
 		sum.failed_enomem += one.failed_enomem;
 		sum.failed_e2big += one.failed_e2big;
 		sum.failed_einval += one.failed_einval;
+		sum.double_frees += one.double_frees;
 	}
 	return sum;
 }

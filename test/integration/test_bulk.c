@@ -42,20 +42,6 @@ lcore_stats(void)
 	return st;
 }
 
-static uint64_t
-double_frees_total(void)
-{
-	uint64_t n = 0;
-
-	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		struct dpm_socket_stats st;
-
-		if (dpm_stats_socket(s, &st) == 0)
-			n += st.double_frees;
-	}
-	return n;
-}
-
 /* Every tcache flushed: nothing live, no byte allocated. */
 static void
 assert_nothing_live(void)
@@ -263,15 +249,15 @@ Test(bulk, duplicates_in_one_bulk_are_refused_as_double_frees)
 	void *a = dpm_malloc(64), *b = dpm_malloc(64), *l = dpm_malloc(20 * ITEST_KIB);
 	void *h = dpm_malloc(5 * ITEST_MIB);
 	void *p[] = { a, b, a, l, h, l, h, b };
-	uint64_t before = double_frees_total();
+	uint64_t before = itest_stats_total().double_frees;
 
 	cr_assert(a && b && l && h);
 	dpm_free_bulk(p, RTE_DIM(p));
 	dpm_tcache_flush();
 	/* a, b and l twice: three double frees; h's second free finds no
 	 * object (its chunk left the radix tree), refused uncounted. */
-	cr_assert_eq(double_frees_total(), before + 3, "%" PRIu64 " double frees counted, want 3",
-		     double_frees_total() - before);
+	cr_assert_eq(itest_stats_total().double_frees, before + 3, "%" PRIu64 " double frees counted, want 3",
+		     itest_stats_total().double_frees - before);
 	assert_nothing_live();
 	/* Allocations are distinct afterwards. */
 	void *q[64];

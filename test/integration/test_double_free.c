@@ -32,21 +32,6 @@
 
 DPM_TEST_SUITE(double_free);
 
-static uint64_t
-double_frees_total(void)
-{
-	uint64_t n = 0;
-	int s;
-
-	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		struct dpm_socket_stats st;
-
-		if (dpm_stats_socket(s, &st) == 0)
-			n += st.double_frees;
-	}
-	return n;
-}
-
 /* Every object freed, every tcache flushed: nothing is live, and a trim
  * gives back every chunk and span. */
 static void
@@ -92,16 +77,16 @@ assert_allocations_distinct(size_t size)
 static void
 check_double_free_then_flush(size_t size)
 {
-	uint64_t before = double_frees_total();
+	uint64_t before = itest_stats_total().double_frees;
 	void *p = dpm_malloc(size);
 
 	cr_assert_not_null(p);
 	dpm_free(p);
 	dpm_free(p);
 	dpm_tcache_flush();
-	cr_assert_eq(double_frees_total(), before + 1,
+	cr_assert_eq(itest_stats_total().double_frees, before + 1,
 		"double free of %zu bytes counted %" PRIu64 " times", size,
-		double_frees_total() - before);
+		itest_stats_total().double_frees - before);
 	assert_allocations_distinct(size);
 }
 
@@ -134,7 +119,7 @@ Test(double_free, small_object_twice_in_a_tcache_survives_churn)
 {
 	enum { N = 2000 };
 	void **held = calloc(N, sizeof(*held));
-	uint64_t before = double_frees_total();
+	uint64_t before = itest_stats_total().double_frees;
 	void *p = dpm_malloc(64);
 	unsigned int i;
 
@@ -153,8 +138,8 @@ Test(double_free, small_object_twice_in_a_tcache_survives_churn)
 	dpm_tcache_flush();
 	/* p handed out twice and freed twice makes no new copy: of the two
 	 * copies the double free made, exactly one is refused in the end. */
-	cr_assert_eq(double_frees_total(), before + 1, "counted %" PRIu64,
-		double_frees_total() - before);
+	cr_assert_eq(itest_stats_total().double_frees, before + 1, "counted %" PRIu64,
+		itest_stats_total().double_frees - before);
 	free(held);
 	assert_allocations_distinct(64);
 	assert_allocator_consistent();
@@ -187,15 +172,15 @@ static void
 check_double_free_on_a_thread(size_t size, bool counted)
 {
 	struct twice t = { .size = size };
-	uint64_t before = double_frees_total();
+	uint64_t before = itest_stats_total().double_frees;
 
 	cr_assert_eq(dpm_test_run_on_pthread(free_twice, &t), 0);
 	cr_assert_eq(t.err_second, EINVAL, "second free of %zu bytes: rte_errno %d",
 		size, t.err_second);
 	if (counted)
-		cr_assert_eq(double_frees_total(), before + 1,
+		cr_assert_eq(itest_stats_total().double_frees, before + 1,
 			"double free of %zu bytes counted %" PRIu64 " times", size,
-			double_frees_total() - before);
+			itest_stats_total().double_frees - before);
 	assert_allocations_distinct(size);
 }
 
@@ -252,14 +237,14 @@ free_shared(void *arg)
 
 Test(double_free, object_freed_by_two_lcores_is_refused_at_the_second_flush)
 {
-	uint64_t before = double_frees_total();
+	uint64_t before = itest_stats_total().double_frees;
 
 	shared_obj = dpm_malloc(256);
 	cr_assert_not_null(shared_obj);
 	cr_assert_eq(dpm_test_launch_workers(free_shared, NULL, 1), 1);
 	cr_assert_eq(dpm_test_wait_workers(), 0);
 	free_shared(NULL);
-	cr_assert_eq(double_frees_total(), before + 1);
+	cr_assert_eq(itest_stats_total().double_frees, before + 1);
 	assert_allocations_distinct(256);
 	assert_allocator_consistent();
 }

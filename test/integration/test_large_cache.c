@@ -35,21 +35,6 @@ DPM_TEST_SUITE(large_cache);
  * cached class (default tcache_max_size). */
 static const size_t cached_sizes[] = { 16 * ITEST_KIB, 20 * ITEST_KIB, 64 * ITEST_KIB, ITEST_MIB };
 
-static uint64_t
-double_frees_total(void)
-{
-	uint64_t n = 0;
-	int s;
-
-	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
-		struct dpm_socket_stats st;
-
-		if (dpm_stats_socket(s, &st) == 0)
-			n += st.double_frees;
-	}
-	return n;
-}
-
 /* Objects live in callers' hands: handed out by the arenas and not given
  * back, less those cached in the (only) calling lcore's tcache. Exact
  * between two calls of the lcore. */
@@ -98,7 +83,7 @@ assert_allocations_avoid(const void *live, size_t live_size, size_t size)
 static void
 check_interior_refused(size_t size, size_t offset, bool sized)
 {
-	uint64_t df = double_frees_total();
+	uint64_t df = itest_stats_total().double_frees;
 	int64_t live = live_objects();
 	uint8_t *p = dpm_malloc(size);
 
@@ -111,7 +96,7 @@ check_interior_refused(size_t size, size_t offset, bool sized)
 		dpm_free(p + offset);
 	cr_assert_eq(rte_errno, EINVAL, "free%s(p + %zu) of a %zu-byte object was not refused",
 		sized ? "_sized" : "", offset, size);
-	cr_assert_eq(double_frees_total(), df, "an interior pointer counted as a double free");
+	cr_assert_eq(itest_stats_total().double_frees, df, "an interior pointer counted as a double free");
 	cr_assert_eq(live_objects(), live + 1, "the refused free was counted");
 	cr_assert_eq(dpm_usable_size(p), itest_class_of(size));
 	assert_allocations_avoid(p, size, size);
@@ -143,7 +128,7 @@ Test(large_cache, interior_pointers_of_a_cached_large_object_are_refused)
 static void
 check_second_free_refused(size_t size, bool other_between)
 {
-	uint64_t df = double_frees_total();
+	uint64_t df = itest_stats_total().double_frees;
 	void *p = dpm_malloc(size), *q = dpm_malloc(size), *a, *b;
 
 	cr_assert_not_null(p);
@@ -154,8 +139,8 @@ check_second_free_refused(size_t size, bool other_between)
 	rte_errno = 0;
 	dpm_free(p);
 	cr_assert_eq(rte_errno, EINVAL, "second free of a %zu-byte object was not refused", size);
-	cr_assert_eq(double_frees_total(), df + 1, "double free of %zu bytes counted %" PRIu64 " times",
-		size, double_frees_total() - df);
+	cr_assert_eq(itest_stats_total().double_frees, df + 1, "double free of %zu bytes counted %" PRIu64 " times",
+		size, itest_stats_total().double_frees - df);
 	a = dpm_malloc(size);
 	b = dpm_malloc(size);
 	cr_assert_not_null(a);
@@ -166,7 +151,7 @@ check_second_free_refused(size_t size, bool other_between)
 	if (!other_between)
 		dpm_free(q);
 	dpm_tcache_flush();
-	cr_assert_eq(double_frees_total(), df + 1, "the flush found a second copy");
+	cr_assert_eq(itest_stats_total().double_frees, df + 1, "the flush found a second copy");
 }
 
 Test(large_cache, start_of_a_large_object_freed_twice_is_refused_at_once)
