@@ -774,7 +774,9 @@ static int free_from_pthread(void *arg)
 	return 0;
 }
 
-Test(tcache, a_double_free_of_a_parked_object_is_refused)
+/* Two arenas: lcore 0 binds to arena 0, lcore 1 (arena 1) allocates
+ * park_objs; returns their bin, in arena 1. */
+static struct bin *park_setup(void)
 {
 	struct dpm_config cfg;
 
@@ -784,7 +786,12 @@ Test(tcache, a_double_free_of_a_parked_object_is_refused)
 	dpm_free(dpm_malloc(1));                 /* lcore 0 binds to arena 0 */
 	rte_eal_remote_launch(alloc_park_objs, NULL, 1);   /* arena 1 */
 	rte_eal_wait_lcore(1);
-	struct bin *bin = bin_of(park_objs[0]);
+	return bin_of(park_objs[0]);
+}
+
+Test(tcache, a_double_free_of_a_parked_object_is_refused)
+{
+	struct bin *bin = park_setup();
 
 	/* lcore 0 frees them: its full stack flushes the oldest half, which
 	 * belongs to arena 1 and parks there. */
@@ -811,16 +818,8 @@ Test(tcache, a_double_free_of_a_parked_object_is_refused)
 
 Test(tcache, socket_stats_count_the_bytes_parked_in_transfer_caches)
 {
-	struct dpm_config cfg;
 	struct dpm_socket_stats st;
-
-	dpm_config_defaults(&cfg);
-	cfg.arenas_per_socket = 2;
-	init_with(&cfg);
-	dpm_free(dpm_malloc(1));                 /* lcore 0 binds to arena 0 */
-	rte_eal_remote_launch(alloc_park_objs, NULL, 1);   /* arena 1 */
-	rte_eal_wait_lcore(1);
-	struct bin *bin = bin_of(park_objs[0]);
+	struct bin *bin = park_setup();
 
 	cr_assert_eq(dpm_stats_socket(rte_socket_id(), &st), 0);
 	cr_assert_eq(st.bytes_parked, 0);
