@@ -60,6 +60,28 @@ itest_stats_total(void)
 	return sum;
 }
 
+/**
+ * A chunk-aligned huge object of size bytes whose first page imitates an
+ * arena chunk's header: the socket id at byte 28 and page-map word 0 at
+ * byte 64 set to word (the layout of struct dpm_fp_desc and
+ * DPM_FP_MAP_OFFSET). No free may trust these bytes: they are the user's.
+ */
+static inline uint8_t *
+itest_forged_huge(size_t size, int32_t socket, uint32_t word)
+{
+	uint8_t *p = dpm_aligned_alloc(ITEST_CHUNK, size);
+
+	/* The forgery writes the whole first page, past the size the
+	 * allocation attributes tell the compiler about. */
+	__asm__ volatile("" : "+r"(p));
+	cr_assert_not_null(p);
+	cr_assert_eq((uintptr_t)p % ITEST_CHUNK, 0);
+	memset(p, 0, ITEST_PAGE);
+	memcpy(p + 28, &socket, sizeof(socket));
+	memcpy(p + 64, &word, sizeof(word));
+	return p;
+}
+
 /** Allocations minus frees over every socket. */
 static inline int64_t
 itest_live_count(void)

@@ -303,8 +303,6 @@ Test(foreign, sized_free_of_a_chunk_aligned_huge_object_trusts_no_user_bytes)
 	struct dpm_lcore_stats ls;
 	unsigned int cls = 0;
 	uint64_t chunks;
-	uint32_t word;
-	int32_t socket;
 	void *q[32];
 	uint8_t *p;
 
@@ -312,17 +310,8 @@ Test(foreign, sized_free_of_a_chunk_aligned_huge_object_trusts_no_user_bytes)
 	while (dpm_class_size(cls) < 100)
 		cls++;
 	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
-	p = dpm_aligned_alloc(ITEST_CHUNK, 100);
-	/* The forgery below writes the whole first page, past the 100 bytes
-	 * the allocation attributes tell the compiler about. */
-	__asm__ volatile("" : "+r"(p));
-	cr_assert_not_null(p);
-	cr_assert_eq((uintptr_t)p % ITEST_CHUNK, 0);
-	memset(p, 0, ITEST_PAGE);
-	socket = ls.socket_id;
-	memcpy(p + 28, &socket, sizeof(socket));
-	word = 3u | (cls << 3);    /* a small run's first page, region 0 */
-	memcpy(p + 64, &word, sizeof(word));
+	/* a small run's first page, region 0 */
+	p = itest_forged_huge(100, ls.socket_id, 3u | (cls << 3));
 	chunks = itest_stats_total().chunks_used;
 
 	dpm_free_sized(p, 100);

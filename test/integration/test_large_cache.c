@@ -298,8 +298,6 @@ Test(large_cache, free_of_a_huge_object_dressed_as_a_large_run_trusts_no_user_by
 	unsigned int cls = 0;
 	struct dpm_lcore_stats ls;
 	uint64_t chunks;
-	uint32_t word;
-	int32_t socket;
 	void *q[8];
 	uint8_t *p;
 
@@ -308,15 +306,8 @@ Test(large_cache, free_of_a_huge_object_dressed_as_a_large_run_trusts_no_user_by
 		cls++;
 	cr_assert_eq(dpm_stats_lcore(rte_lcore_id(), &ls), 0);
 	for (int sized = 0; sized < 2; sized++) {
-		p = dpm_aligned_alloc(ITEST_CHUNK, 16 * ITEST_KIB);
-		__asm__ volatile("" : "+r"(p));
-		cr_assert_not_null(p);
-		cr_assert_eq((uintptr_t)p % ITEST_CHUNK, 0);
-		memset(p, 0, ITEST_PAGE);
-		socket = ls.socket_id;
-		memcpy(p + 28, &socket, sizeof(socket));
-		word = 4u | (cls << 3) | (4u << 11);   /* a 4-page large run's first page */
-		memcpy(p + 64, &word, sizeof(word));
+		/* a 4-page large run's first page */
+		p = itest_forged_huge(16 * ITEST_KIB, ls.socket_id, 4u | (cls << 3) | (4u << 11));
 		chunks = itest_stats_total().chunks_used;
 		if (sized)
 			dpm_free_sized(p, 16 * ITEST_KIB);
