@@ -66,7 +66,9 @@ esac
 log_json=$build_dir/meson-logs/testlog.json
 rm -f "$log_json"
 # Two test binaries at a time: each runs one EAL process at a time, and two
-# huge-mode processes fit in 2 GiB of hugepages (test/dpm_test.h).
+# huge-mode processes fit in 2 GiB of hugepages (test/dpm_test.h). Legacy-mode
+# binaries run alone (test/meson.build: their EAL maps every free hugepage at
+# start-up).
 meson test -C "$build_dir" --print-errorlogs --num-processes 2 \
 	"${suite_args[@]}" "$@"
 meson_status=$?
