@@ -29,7 +29,9 @@
 
 #define RTE_USE_C11_MEM_MODEL 1
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -485,9 +487,29 @@ static const struct {
 	{ "numa", scenario_numa },
 };
 
+/* EAL leaves the runtime directory of a per-pid file prefix behind (with
+ * the telemetry socket in it): remove it, ours alone, once EAL is done. */
+static void remove_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
-	char prefix[64];
+	char prefix[64], runtime_dir[PATH_MAX];
 	char *eal_argv[] = {
 		argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
 		"-l", "0", "--log-level=lib.eal:warning", prefix, NULL,
@@ -515,8 +537,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tsan_runner: rte_eal_init: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	scenarios[i].fn();
 	rte_eal_cleanup();
+	remove_runtime_dir(runtime_dir);
 	printf("tsan_runner: %s: %s\n", scenarios[i].name, failures == 0 ? "ok" : "FAILED");
 	return failures == 0 ? 0 : 1;
 }
