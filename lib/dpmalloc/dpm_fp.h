@@ -213,22 +213,6 @@ extern const uint32_t DPM_FP_LAYOUT_SYM;
 /* The inline halves go straight to the hard paths. */
 #define DPM_FP_WATCH (DPM_ASAN || DPM_JUNK || DPM_FP_ASAN)
 
-/* Size class of a small size: arithmetic when the compiler knows the size
- * (folded away), the table otherwise. */
-static __rte_always_inline unsigned int
-dpm_fp_class(size_t size)
-{
-	if (__builtin_constant_p(size)) {
-		unsigned int x;
-
-		if (size <= 128)
-			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
-		x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
-		return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
-	}
-	return dpm_fp_class_lookup[(size + 15) >> 4];
-}
-
 /* Class of a size above 128 by arithmetic (size_class.h's _compute): for a
  * large size, what a large run's first page map word holds. Sizes beyond
  * the largest class give indexes no run has (at most 235). */
@@ -238,6 +222,19 @@ dpm_fp_class_compute(size_t size)
 	unsigned int x = 63 - (unsigned int)__builtin_clzll((unsigned long long)(size - 1));
 
 	return 8 + 4 * (x - 7) + (unsigned int)(((size - 1) >> (x - 2)) & 3);
+}
+
+/* Size class of a small size: arithmetic when the compiler knows the size
+ * (folded away), the table otherwise. */
+static __rte_always_inline unsigned int
+dpm_fp_class(size_t size)
+{
+	if (__builtin_constant_p(size)) {
+		if (size <= 128)
+			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
+		return dpm_fp_class_compute(size);
+	}
+	return dpm_fp_class_lookup[(size + 15) >> 4];
 }
 
 /* The calling lcore's tcache (a never-written empty one for threads
