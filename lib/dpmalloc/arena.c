@@ -202,7 +202,7 @@ static int arena_chunk_add_locked(struct arena *a)
 	DPM_FP_POISON(chunk, DPM_CHUNK);
 	DPM_FP_UNPOISON(chunk, arena_map_bias << DPM_LG_PAGE);
 	arena_chunk_init(a, chunk);
-	if (rtree_set_arena(chunk, a->socket_id) != 0) {
+	if (rtree_set_arena(chunk, a->rtree_tag, a->socket_id) != 0) {
 		chunk_dealloc(a->socket_id, chunk, 1);
 		return -ENOMEM;
 	}
@@ -837,6 +837,7 @@ struct arena *arena_new(int socket_id, unsigned int index)
 		return NULL;
 	a->index = index;
 	a->socket_id = socket_id;
+	a->rtree_tag = rtree_arena_tag(socket_id, index);
 	dpm_lock_init(&a->lock);
 	if (index == 0)
 		arena_large[socket_id] = a;

@@ -151,6 +151,7 @@ struct large_stats {
 struct arena {
 	unsigned int index;        /* within its socket */
 	int socket_id;
+	uintptr_t rtree_tag;       /* its chunks' radix-tree tag (rtree.h) */
 	dpm_lock_t lock;
 	struct arena_chunk *spare; /* one empty chunk kept (indexed) against thrashing */
 	uint64_t spare_since;      /* tsc when the spare became empty */

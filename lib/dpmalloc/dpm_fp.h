@@ -105,7 +105,8 @@ struct dpm_fp_tcache {
 	int32_t gc_ticker;
 	int32_t socket_id;
 	const void *arena;         /* the arena the lcore allocates from */
-	uint8_t private_[RTE_CACHE_LINE_SIZE - 16];
+	uintptr_t arena_tag;       /* its chunks' radix-tree tag (below) */
+	uint8_t private_[RTE_CACHE_LINE_SIZE - 24];
 	struct dpm_fp_bin bins[];
 };
 
@@ -117,10 +118,25 @@ struct dpm_fp_desc {
 	int32_t arena_socket;      /* socket of an arena chunk, -1 for huge */
 };
 
-/* A radix-tree leaf (rtree.h): descriptor addresses, arena chunks' tagged
- * with DPM_FP_RTREE_ARENA (descriptors are cache-line aligned). */
+/*
+ * A radix-tree leaf (rtree.h). An entry is 0 (no chunk of ours), a huge
+ * object's descriptor address (cache-line aligned: low 6 bits clear), or
+ * for an arena chunk its base plus its arena's tag, an odd number below
+ * the chunk size:
+ *
+ *   tag = DPM_FP_RTREE_ARENA | socket << 1 | arena index << 7
+ *
+ * So "an arena chunk of the lcore's own arena" is one compare of the entry
+ * with chunk + tc->arena_tag: no read of the chunk's header, which also
+ * answers "of this socket" and "not another arena's" (an arena belongs to
+ * one socket). DPM_FP_RTREE_TAG_NONE, the tag of a tcache without an
+ * arena, is even and not a multiple of 64: no entry ever equals chunk + it.
+ */
 #define DPM_FP_RTREE_ARENA 1u
-#define DPM_FP_RTREE_TAG_MASK 63u
+#define DPM_FP_RTREE_TAG_MASK 63u        /* huge: descriptor = entry & ~mask */
+#define DPM_FP_RTREE_TAG_NONE 2u
+#define DPM_FP_RTREE_SOCKET_SHIFT 1
+#define DPM_FP_RTREE_INDEX_SHIFT 7
 struct dpm_fp_leaf {
 	uintptr_t entry[(size_t)1 << DPM_FP_RTREE_LEAF_BITS];
 };
@@ -153,6 +169,12 @@ void *dpm_malloc_event_hard(struct dpm_fp_tcache *tc, void *p);
  * dpm_malloc_hard(). */
 void *dpm_fp_malloc_large(struct dpm_fp_tcache *tc, size_t size);
 
+/* The free of a pointer whose radix-tree entry is not chunk + tc's arena
+ * tag, out of line (dpmalloc.c): an object of another arena of the socket
+ * (a small one to the class's outbound stack, a large one as below), or
+ * anything else, which goes to dpm_free()'s validating hard path. */
+void dpm_fp_free_other(struct dpm_fp_tcache *tc, void *ptr, uintptr_t entry);
+
 /* The easy path of a cached large class's free, out of line (dpmalloc.c):
  * the caller found ptr in an arena chunk of tc's socket, at a page whose
  * map word bits says "first page of a large run"; the class comes from
@@ -168,7 +190,7 @@ void dpm_fp_free_large(struct dpm_fp_tcache *tc, void *ptr, uint32_t bits);
  * built against one layout cannot load a library of another: the dynamic
  * loader fails loudly (undefined symbol) before any inline path runs.
  */
-#define DPM_FP_LAYOUT_VERSION 2
+#define DPM_FP_LAYOUT_VERSION 3
 #define DPM_FP_PASTE_(a, b) a ## b
 #define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
 #define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
@@ -308,29 +330,39 @@ dpm_fp_push(struct dpm_fp_bin *tb, void *ptr)
 	return true;
 }
 
+/* The base of ptr's chunk. */
+static __rte_always_inline uintptr_t
+dpm_fp_chunk_base(const void *ptr)
+{
+	return (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+}
+
 /*
- * Whether the radix tree maps ptr's chunk as an arena chunk. Arena chunks
- * are entered as their base (where their descriptor lives) plus
- * DPM_FP_RTREE_ARENA; huge objects' descriptors live elsewhere and carry
- * no tag; NULL is no chunk of ours. So one compare of the leaf entry tells
- * "an arena chunk of ours", and the chunk header may then be read at the
- * pointer's chunk base without waiting for the entry's value.
+ * The radix-tree entry of ptr's chunk (see struct dpm_fp_leaf). The root
+ * index is masked rather than range-checked: a pointer beyond the 48-bit
+ * address space reads some leaf, whose entries are chunks below 2^48 (or
+ * descriptors, or 0), never its own chunk plus a tag.
  */
-static __rte_always_inline bool
-dpm_fp_arena_chunk(const void *ptr)
+static __rte_always_inline uintptr_t
+dpm_fp_rtree_entry(const void *ptr)
 {
 	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
-	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
 	const struct dpm_fp_leaf *leaf;
 
-	/* The root index is masked rather than range-checked: a pointer
-	 * beyond the 48-bit address space reads some leaf, whose entries are
-	 * chunks below 2^48 (or descriptors, or 0), never its chunk + tag. */
 	leaf = __atomic_load_n(&dpm_fp_rtree_root[(key >> DPM_FP_RTREE_LEAF_BITS) &
 						  (((uintptr_t)1 << DPM_FP_RTREE_ROOT_BITS) - 1)],
 			       __ATOMIC_ACQUIRE);
 	return __atomic_load_n(&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)],
-			       __ATOMIC_ACQUIRE) == chunk + DPM_FP_RTREE_ARENA;
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Whether entry, read for a pointer in chunk, maps an arena chunk of ours
+ * (any arena's): the chunk's base plus an odd tag. The chunk's header may
+ * then be read. */
+static __rte_always_inline bool
+dpm_fp_entry_arena(uintptr_t entry, uintptr_t chunk)
+{
+	return (entry ^ chunk) < ((uintptr_t)1 << DPM_LG_CHUNK) && (entry & DPM_FP_RTREE_ARENA) != 0;
 }
 
 /* The page map word of ptr in its arena chunk. */
@@ -342,19 +374,11 @@ dpm_fp_map_bits(const void *ptr)
 	return ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
 }
 
-/* The header of ptr's arena chunk (after dpm_fp_arena_chunk()). */
+/* The header of ptr's arena chunk (once dpm_fp_entry_arena() said so). */
 static __rte_always_inline const struct dpm_fp_desc *
 dpm_fp_chunk_desc(const void *ptr)
 {
 	return (const struct dpm_fp_desc *)((uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1));
-}
-
-/* The stack a free of a small object of class cls goes to: the class
- * stack for the lcore's own arena, the outbound one for another. */
-static __rte_always_inline struct dpm_fp_bin *
-dpm_fp_free_bin(struct dpm_fp_tcache *tc, const struct dpm_fp_desc *desc, unsigned int cls)
-{
-	return &tc->bins[cls + (desc->arena != tc->arena ? DPM_FP_OUT_BIN : 0)];
 }
 
 /* Whether ptr starts a region, from its page-map word: its offset from

@@ -65,40 +65,41 @@ static inline bool dpm_query_ready(void)
  * for a constant size), pop (head pointer, one compare with the low-water
  * position), counter, GC tick.
  * dpm_free, push: radix tree (two loads; one compare of the entry with the
- * chunk base + tag for "arena chunk of ours": a foreign pointer finds
- * nothing), the header's socket, page map (state and class), region check
- * (offset in page + phase, divided and multiplied back), the header's arena
- * (this lcore's: the class stack; another's: the outbound stack), push
- * (head pointer moved down; no count, no counter, no tick).
+ * chunk base + the lcore's arena tag for "a chunk of my own arena", which
+ * also says "of my socket"; a foreign pointer finds nothing), page map
+ * (state and class), region check (offset in page + phase, divided and
+ * multiplied back), push (head pointer moved down; no count, no counter,
+ * no tick). The chunk header is not read.
  * dpm_free_sized: the same, the page map compared with the size's class,
  * the region check's constants folded for a constant size.
+ * Another arena's chunk (the entry carries another tag): a tail call to
+ * dpm_fp_free_other(), which reads the header for the socket and pushes a
+ * small object onto the outbound stack (33 instructions from its entry).
  * Cached large classes (above the small sizes): dpm_malloc jumps to
  * dpm_fp_malloc_large() (class by arithmetic, pop, GC tick); dpm_free and
  * dpm_free_sized, after the same look-up and page-map read, jump to
  * dpm_fp_free_large() with the page map word, which names a large run's
  * class at its first page (start of page, the short stack scanned for a
- * double free, push). Direct jumps: the library is built with
- * -fno-semantic-interposition. No second look-up. A hit (empty stack to
- * scan) runs about 36 (malloc) and 60 (free) instructions from the
- * exported entry, counted in objdump -d (fastpath-insns.sh counts to the
- * first ret, which for dpm_fp_free_large() is the double-free branch).
+ * double free, push) -- through dpm_fp_free_other() when the lcore's arena
+ * is not its socket's first, which holds every large run. Direct jumps:
+ * the library is built with -fno-semantic-interposition. No second
+ * look-up.
  * Instructions from entry to ret on a hit (push), release build, gcc 12
  * -O3 (the exported functions with the library's -march, the inline ones
  * with -march=native), counted by devtools/fastpath-insns.sh:
  *                       exported   inline, size 64   inline, size at run time
  *   dpm_malloc             26            17                 26
- *   dpm_free               58            58                 -
- *   dpm_free_sized         65            48                 -
- * Of these, 2 (malloc) come from storing the allocation counter as a
- * relaxed atomic (a load, an add and a store instead of one add), so that
- * statistics readers on other threads do not race (ThreadSanitizer); the
- * stack head's relaxed store costs nothing since the stores are addressed
- * through dpm_fp_bin_opaque() (without it: 3 more on malloc, 4 on each
- * free). A pop reports a miss by a flag, not NULL, so the hit path tests
- * no pointer. The radix tree's root index is masked, not range-checked
- * (dpm_fp_arena_chunk()).
- * Six of dpm_free's instructions choose the stack: the lcore's own or the
- * outbound one, by one compare of the chunk header's arena.
+ *   dpm_free               52            52                 -
+ *   dpm_free_sized         58            39                 -
+ * (dpm_free was 58 and dpm_free_sized 65 / 48 when the arena and socket
+ * were read from the chunk header.) Of these, 2 (malloc) come from storing
+ * the allocation counter as a relaxed atomic (a load, an add and a store
+ * instead of one add), so that statistics readers on other threads do not
+ * race (ThreadSanitizer); the stack head's relaxed store costs nothing
+ * since the stores are addressed through dpm_fp_bin_opaque() (without it:
+ * 3 more on malloc, 4 on each free). A pop reports a miss by a flag, not
+ * NULL, so the hit path tests no pointer. The radix tree's root index is
+ * masked, not range-checked (dpm_fp_rtree_entry()).
  * jemalloc's cache hits are 30 (malloc) and 36 (free); dpm_free's extra
  * instructions are the validation jemalloc does not do (foreign pointers
  * find nothing in the tree, interior pointers fail the region check).
@@ -512,6 +513,36 @@ void dpm_fp_free_large(struct dpm_fp_tcache *fp_tc, void *ptr, uint32_t bits)
 	dpm_free_hard(ptr);
 }
 
+/*
+ * The easy path of a free that is not of the lcore's own arena, out of
+ * line: the inline free read the radix-tree entry and found it is not the
+ * chunk's base plus tc's arena tag. An arena chunk of the socket (another
+ * arena's: the chunk header says the socket) gets dpm_free()'s checks
+ * here: a small object goes to the class's outbound stack (sent home in
+ * batches, never handed to this lcore's next allocation), a large one to
+ * dpm_fp_free_large() (no line is shared: it goes to the class stack).
+ * Anything else -- foreign, huge, another socket's, interior, a full stack
+ * -- is the hard path's, which validates from scratch.
+ */
+void dpm_fp_free_other(struct dpm_fp_tcache *tc, void *ptr, uintptr_t entry)
+{
+	uintptr_t chunk = dpm_fp_chunk_base(ptr);
+
+	if (likely(dpm_fp_entry_arena(entry, chunk) &&
+		   dpm_fp_chunk_desc(ptr)->arena_socket == tc->socket_id)) {
+		uint32_t bits = dpm_fp_map_bits(ptr);
+
+		if (likely(PM_STATE(bits) == PM_SMALL && dpm_fp_region_start(bits, ptr) &&
+			   dpm_fp_push(&tc->bins[DPM_FP_OUT_BIN + PM_BININD(bits)], ptr)))
+			return;
+		if (PM_STATE(bits) == PM_LARGE) {
+			dpm_fp_free_large(tc, ptr, bits);
+			return;
+		}
+	}
+	dpm_free_hard(ptr);
+}
+
 void dpm_free_hard(void *ptr)
 {
 	struct dpm_obj obj;
@@ -662,7 +693,7 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * GC step, release a chunk).
  *
  * Instructions per object inside a group: 25 (release build, gcc 12 -O3,
- * the group loop of dpm_free_bulk in objdump -d), against dpm_free()'s 58
+ * the group loop of dpm_free_bulk in objdump -d), against dpm_free()'s 52
  * and a memcpy for rte_mempool_put_bulk(); a new group (another chunk or
  * class) costs about one dpm_free(). dpm_malloc_bulk() on a hit: 65
  * instructions per call plus a memcpy of n pointers.
@@ -685,12 +716,17 @@ static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 		void **head;
 
 		if (chunk != chunk_ok) {
-			const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(p);
+			uintptr_t entry = dpm_fp_rtree_entry(p);
 
-			if (!dpm_fp_arena_chunk(p) || desc->arena_socket != tc->socket_id)
+			if (entry == chunk + tc->arena_tag) {
+				out = 0;
+			} else if (dpm_fp_entry_arena(entry, chunk) &&
+				   dpm_fp_chunk_desc(p)->arena_socket == tc->socket_id) {
+				out = DPM_FP_OUT_BIN;   /* another arena's */
+			} else {
 				goto hard;
+			}
 			chunk_ok = chunk;
-			out = desc->arena != (const void *)tc->arena ? DPM_FP_OUT_BIN : 0;
 		}
 		bits = map[((uintptr_t)p - chunk) >> DPM_FP_LG_PAGE];
 		if (PM_STATE(bits) == PM_LARGE) {

@@ -834,11 +834,13 @@ dpm_malloc_inline(size_t size)
 }
 
 /** @internal dpm_free(): validated push inline, the rest out of line.
- * The radix tree says "an arena chunk of ours" (a foreign pointer finds
- * nothing); the chunk's header then gives the socket and the owning arena,
- * and the page map the class; the region check refuses interior pointers.
- * An object of another arena of the socket goes to the class's outbound
- * stack, never to the one this lcore allocates from. */
+ * The radix tree says "a chunk of the lcore's own arena" by one compare
+ * (its entry is the chunk's base plus the arena's tag: a foreign pointer
+ * finds nothing, another arena's or socket's chunk another tag), so the
+ * chunk's header is not read; the page map gives the class and the region
+ * check refuses interior pointers. Objects of other arenas (to the
+ * outbound stacks: never reused by this lcore) and large ones are
+ * dpm_fp_free_other()'s and dpm_fp_free_large()'s, out of line. */
 static __rte_always_inline void
 dpm_free_inline(void *ptr)
 {
@@ -846,19 +848,23 @@ dpm_free_inline(void *ptr)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;   /* dpm_free(NULL) written as such: nothing to do */
-	if (likely(!DPM_DEBUG_CHECKS && !DPM_FP_WATCH && dpm_fp_arena_chunk(ptr))) {
-		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
-		uint32_t bits = dpm_fp_map_bits(ptr);
+	if (likely(!DPM_DEBUG_CHECKS && !DPM_FP_WATCH)) {
+		uintptr_t entry = dpm_fp_rtree_entry(ptr);
 
-		if (likely(desc->arena_socket == tc->socket_id)) {
+		if (likely(entry == dpm_fp_chunk_base(ptr) + tc->arena_tag)) {
+			uint32_t bits = dpm_fp_map_bits(ptr);
+
 			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-				   dpm_fp_push(dpm_fp_free_bin(tc, desc, (bits >> 3) & 0xff), ptr)))
+				   dpm_fp_push(&tc->bins[(bits >> 3) & 0xff], ptr)))
 				return;
 			if ((bits & 7) == DPM_FP_PM_LARGE) {
 				/* a large run: the class is in bits (a tail call) */
 				dpm_fp_free_large(tc, ptr, bits);
 				return;
 			}
+		} else {
+			dpm_fp_free_other(tc, ptr, entry);   /* a tail call */
+			return;
 		}
 	}
 	dpm_free_hard(ptr);
@@ -866,7 +872,8 @@ dpm_free_inline(void *ptr)
 
 /** @internal dpm_free_sized(): as dpm_free(), the page map checked against
  * the class of size instead of read for it (anything else, a wrong size
- * included, goes to dpm_free()'s validating hard path). */
+ * included, goes to dpm_free()'s out-of-line paths, which validate as
+ * dpm_free() does). */
 static __rte_always_inline void
 dpm_free_sized_inline(void *ptr, size_t size)
 {
@@ -874,17 +881,21 @@ dpm_free_sized_inline(void *ptr, size_t size)
 
 	if (__builtin_constant_p(ptr == NULL) && ptr == NULL)
 		return;
-	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH &&
-		   dpm_fp_arena_chunk(ptr))) {
-		const struct dpm_fp_desc *desc = dpm_fp_chunk_desc(ptr);
+	if (likely(size <= DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH)) {
+		uintptr_t entry = dpm_fp_rtree_entry(ptr);
 		unsigned int cls = dpm_fp_class(size);
-		uint32_t bits = dpm_fp_map_bits(ptr);
 
-		if (likely(desc->arena_socket == tc->socket_id &&
-			   (bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
-			   dpm_fp_region_start_cls(bits, ptr, cls) &&
-			   dpm_fp_push(dpm_fp_free_bin(tc, desc, cls), ptr)))
+		if (likely(entry == dpm_fp_chunk_base(ptr) + tc->arena_tag)) {
+			uint32_t bits = dpm_fp_map_bits(ptr);
+
+			if (likely((bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
+				   dpm_fp_region_start_cls(bits, ptr, cls) &&
+				   dpm_fp_push(&tc->bins[cls], ptr)))
+				return;
+		} else {
+			dpm_fp_free_other(tc, ptr, entry);   /* a tail call */
 			return;
+		}
 	} else if (size > DPM_FP_SMALL_MAX && !DPM_DEBUG_CHECKS && !DPM_FP_WATCH) {
 		/* Large: the class comes from the page map, whatever size
 		 * says, so this is dpm_free() (its one look-up, then the

@@ -21,6 +21,11 @@ struct dpm_fp_leaf *dpm_fp_rtree_root[RTREE_ROOT_LEN];
 static_assert(RTREE_KEY_BITS == DPM_FP_RTREE_KEY_BITS && RTREE_LEAF_BITS == DPM_FP_RTREE_LEAF_BITS,
 	      "fast-path mirror");
 static_assert(DPM_FP_RTREE_TAG_MASK < RTE_CACHE_LINE_SIZE, "descriptors are cache-line aligned");
+static_assert(RTE_MAX_NUMA_NODES <= (1 << (DPM_FP_RTREE_INDEX_SHIFT - DPM_FP_RTREE_SOCKET_SHIFT)) &&
+	      ((uint64_t)RTE_MAX_LCORE << DPM_FP_RTREE_INDEX_SHIFT) < ((uint64_t)1 << DPM_LG_CHUNK),
+	      "an arena tag (socket, index < RTE_MAX_LCORE) fits below the chunk size");
+static_assert((DPM_FP_RTREE_TAG_NONE & DPM_FP_RTREE_ARENA) == 0 && (DPM_FP_RTREE_TAG_NONE & DPM_FP_RTREE_TAG_MASK) != 0,
+	      "no entry is a chunk plus the tag of a tcache without an arena");
 
 static void rtree_root_clear(void)
 {
@@ -85,9 +90,10 @@ int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int soc
 	return rtree_set_entry(addr, nchunks, (uintptr_t)desc, socket_id);
 }
 
-int rtree_set_arena(void *chunk, int socket_id)
+int rtree_set_arena(void *chunk, uintptr_t tag, int socket_id)
 {
-	return rtree_set_entry(chunk, 1, (uintptr_t)chunk + DPM_FP_RTREE_ARENA, socket_id);
+	DPM_ASSERT((tag & DPM_FP_RTREE_ARENA) != 0 && tag < DPM_CHUNK);
+	return rtree_set_entry(chunk, 1, (uintptr_t)chunk + tag, socket_id);
 }
 
 void rtree_reset(void)

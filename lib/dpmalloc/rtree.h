@@ -36,10 +36,27 @@ struct chunk_desc;
 #define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
 
 /* The tree is dpm_fp.h's dpm_fp_rtree_root (the inline free reads it);
- * entries are struct chunk_desc addresses, arena chunks' tagged with
- * DPM_FP_RTREE_ARENA in the low bits. */
+ * entries are struct chunk_desc addresses: a huge object's as is, an arena
+ * chunk's (its base) plus its arena's tag, an odd number below the chunk
+ * size (see struct dpm_fp_leaf). */
 #define rtree_leaf dpm_fp_leaf
 #define rtree_root dpm_fp_rtree_root
+
+/* The tag of arena index of socket_id's chunks (dpm_fp.h). */
+static inline uintptr_t rtree_arena_tag(int socket_id, unsigned int index)
+{
+	return DPM_FP_RTREE_ARENA | (uintptr_t)socket_id << DPM_FP_RTREE_SOCKET_SHIFT |
+	       (uintptr_t)index << DPM_FP_RTREE_INDEX_SHIFT;
+}
+
+/* The descriptor an entry names: an arena chunk's base without its tag, a
+ * huge object's descriptor as is (NULL for none). */
+static inline struct chunk_desc *rtree_entry_desc(uintptr_t entry)
+{
+	uintptr_t mask = (entry & DPM_FP_RTREE_ARENA) ? ((uintptr_t)1 << DPM_LG_CHUNK) - 1 : 0;
+
+	return (struct chunk_desc *)(entry & ~mask);
+}
 
 /* Descriptor of the chunk holding addr, or NULL. Lock-free. */
 static inline struct chunk_desc *rtree_lookup(const void *addr)
@@ -50,8 +67,7 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
 	if (unlikely(key >> RTREE_KEY_BITS))
 		return NULL;
 	leaf = __atomic_load_n(&rtree_root[key >> RTREE_LEAF_BITS], __ATOMIC_ACQUIRE);
-	return (struct chunk_desc *)(__atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)],
-						     __ATOMIC_ACQUIRE) & ~(uintptr_t)DPM_FP_RTREE_TAG_MASK);
+	return rtree_entry_desc(__atomic_load_n(&leaf->entry[key & (RTREE_LEAF_LEN - 1)], __ATOMIC_ACQUIRE));
 }
 
 /* Map nchunks chunks from addr to desc (NULL unmaps). 0 or -ENOMEM (no
@@ -59,9 +75,10 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
  * cache-line aligned (the entry's low bits are tags). */
 int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id);
 
-/* Map an arena chunk, whose descriptor is its base, tagged so that the
- * inline free recognises it with one compare (dpm_fp_arena_chunk()). */
-int rtree_set_arena(void *chunk, int socket_id);
+/* Map an arena chunk, whose descriptor is its base, with its arena's tag
+ * (rtree_arena_tag()), so that the inline free recognises a chunk of the
+ * lcore's own arena with one compare. */
+int rtree_set_arena(void *chunk, uintptr_t tag, int socket_id);
 
 /* Forget every mapping (leaves stay allocated until base_fini()). Also
  * the set-up: points every root entry at the empty leaf. */

@@ -21,6 +21,7 @@ uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcache, gc_ticker) &&
 	      offsetof(struct tcache, socket_id) == offsetof(struct dpm_fp_tcache, socket_id) &&
 	      offsetof(struct tcache, arena) == offsetof(struct dpm_fp_tcache, arena) &&
+	      offsetof(struct tcache, arena_tag) == offsetof(struct dpm_fp_tcache, arena_tag) &&
 	      offsetof(struct tcache, out) == offsetof(struct dpm_fp_tcache, bins) +
 					     TCACHE_OUT * sizeof(struct tcache_bin) &&
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
@@ -28,6 +29,7 @@ static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcach
 static_assert(TCACHE_OF_MASK == DPM_FP_TCACHE_OF_MASK, "fast-path mirror");
 struct tcache tcache_none = {
 	.socket_id = INT32_MIN,    /* no chunk has it */
+	.arena_tag = DPM_FP_RTREE_TAG_NONE,
 	.lcore_id = LCORE_ID_ANY,
 };
 
@@ -141,6 +143,7 @@ static void tcache_init(struct tcache *tc, void **slots, unsigned int lcore_id, 
 	tc->lcore_id = lcore_id;
 	tc->socket_id = a->socket_id;
 	tc->arena = a;
+	tc->arena_tag = a->rtree_tag;
 	tc->nbins = tcache_nbins_cfg;
 	tc->large_budget = tcache_large_budget_cfg;
 	tc->gc_ticker = TCACHE_GC_INCR;

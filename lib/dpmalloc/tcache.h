@@ -81,6 +81,7 @@ struct tcache {
 	int32_t gc_ticker;         /* events left until the next GC step */
 	int32_t socket_id;
 	struct arena *arena;
+	uintptr_t arena_tag;       /* arena->rtree_tag (TAG_NONE in tcache_none) */
 	uint16_t gc_next;          /* the next class a GC step visits */
 	uint16_t gc_next_large;    /* the next large class it also visits */
 	unsigned int nbins;        /* classes cached: small + large <= max */
@@ -88,9 +89,8 @@ struct tcache {
 	unsigned int nremote;
 	uint64_t fills, flushes;
 	/* Bytes granted to the large classes' stacks (their limits times
-	 * their sizes), and the most they may be (see above). */
+	 * their sizes); the most they may be is large_budget, below. */
 	uint64_t large_granted;
-	uint64_t large_budget;
 	struct tcache_bin bins[TCACHE_NBINS_MAX];
 	/* Outbound stacks (dpm_fp.h): frees of small objects of other arenas
 	 * of the socket, flushed home whole when full, at each GC visit of
@@ -101,6 +101,7 @@ struct tcache {
 	/* Bytes of large objects in remote[]: the buffer goes home before
 	 * they pass large_budget. */
 	uint64_t remote_large;
+	uint64_t large_budget;     /* (see above) */
 } __rte_cache_aligned;
 
 #define TCACHE_OUT DPM_FP_OUT_BIN
@@ -109,8 +110,8 @@ struct tcache {
  * Indexed by lcore id & TCACHE_OF_MASK: twice RTE_MAX_LCORE entries, so that
  * LCORE_ID_ANY (all ones) lands on an entry no lcore uses. Every entry
  * without a real tcache points at tcache_none, which is never written: its
- * stacks are empty (a malloc misses) and its socket matches no chunk (a free
- * falls through). A non-lcore thread, an lcore without a tcache and an
+ * stacks are empty (a malloc misses), and neither its arena tag nor its
+ * socket matches any chunk (a free falls through). A non-lcore thread, an lcore without a tcache and an
  * uninitialised library thus cost the fast paths no test of their own.
  */
 #define TCACHE_OF_LEN (2 * RTE_MAX_LCORE)

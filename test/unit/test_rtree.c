@@ -42,6 +42,53 @@ Test(rtree, lookup_finds_every_address_inside_a_mapped_chunk)
 	cr_assert_null(rtree_lookup((void *)(chunk - 1)));
 }
 
+/*
+ * Arena chunks are entered as their base plus their arena's tag: the
+ * inline free's one compare (entry == chunk + its own arena's tag) must
+ * hold for the chunk's own arena only, for every socket and arena index
+ * the tag can carry, and never for a tcache without an arena; every other
+ * reader still finds the descriptor (the chunk's base) and "an arena
+ * chunk" (dpm_fp_entry_arena()) at every address inside it.
+ */
+Test(rtree, arena_tags_name_one_arena_and_decode_to_the_chunk)
+{
+	const int sockets[] = { 0, 1, RTE_MAX_NUMA_NODES - 1 };
+	const unsigned int indexes[] = { 0, 1, 2, RTE_MAX_LCORE - 1 };
+	uintptr_t chunk = (uintptr_t)5 << 36;
+
+	for (unsigned int s = 0; s < RTE_DIM(sockets); s++) {
+		for (unsigned int i = 0; i < RTE_DIM(indexes); i++) {
+			uintptr_t tag = rtree_arena_tag(sockets[s], indexes[i]);
+			uintptr_t c = chunk + (uintptr_t)(s * RTE_DIM(indexes) + i) * DPM_CHUNK;
+
+			cr_assert(tag & DPM_FP_RTREE_ARENA);
+			cr_assert_lt(tag, DPM_CHUNK);
+			cr_assert_eq(rtree_set_arena((void *)c, tag, 0), 0);
+			for (uintptr_t off = 0; off < DPM_CHUNK; off += DPM_CHUNK / 8 - 1) {
+				const void *p = (const void *)(c + off);
+				uintptr_t e = dpm_fp_rtree_entry(p);
+
+				cr_assert_eq(rtree_lookup(p), (struct chunk_desc *)c);
+				cr_assert_eq(e, dpm_fp_chunk_base(p) + tag);
+				cr_assert(dpm_fp_entry_arena(e, dpm_fp_chunk_base(p)));
+				cr_assert_neq(e, dpm_fp_chunk_base(p) + DPM_FP_RTREE_TAG_NONE);
+				/* Any other arena's tag misses. */
+				for (unsigned int s2 = 0; s2 < RTE_DIM(sockets); s2++)
+					for (unsigned int i2 = 0; i2 < RTE_DIM(indexes); i2++)
+						if (s2 != s || i2 != i)
+							cr_assert_neq(e, dpm_fp_chunk_base(p) +
+									 rtree_arena_tag(sockets[s2], indexes[i2]));
+			}
+		}
+	}
+	/* A huge object's entry (a descriptor) is not an arena chunk, and its
+	 * neighbours' entries are not its. */
+	cr_assert_eq(rtree_set((void *)(chunk - DPM_CHUNK), 1, &descs[2], 0), 0);
+	cr_assert_not(dpm_fp_entry_arena(dpm_fp_rtree_entry((void *)(chunk - 1)), chunk - DPM_CHUNK));
+	cr_assert_not(dpm_fp_entry_arena(dpm_fp_rtree_entry((void *)chunk), chunk - DPM_CHUNK));
+	cr_assert_eq(rtree_lookup((void *)(chunk - 1)), &descs[2]);
+}
+
 Test(rtree, removal_unmaps_and_unmapped_keys_read_null)
 {
 	uintptr_t chunk = (uintptr_t)3 << 33;

@@ -853,6 +853,8 @@ static int fs_alloc(void *arg)
 static int fs_free_then_alloc(void *arg)
 {
 	RTE_SET_USED(arg);
+	/* With a tcache already, so that the free takes the easy path. */
+	dpm_free(dpm_malloc(16));
 	dpm_free(fs_obj);
 	for (unsigned int i = 0; i < RTE_DIM(fs_next); i++)
 		fs_next[i] = dpm_malloc(8);
@@ -877,6 +879,61 @@ Test(tcache, an_object_freed_by_another_lcore_is_not_reused_by_that_lcore)
 
 	cr_assert_not_null(tc2);
 	cr_assert_eq(tcache_bin_ncached(&tc2->out[sc_size2class(8)]), 1, "not waiting to go home");
+	dpm_fini();
+}
+
+/*
+ * The other frees of another arena's objects, which the inline free hands
+ * to dpm_fp_free_other() (the radix-tree entry carries lcore 1's arena's
+ * tag, not lcore 2's): a small object freed by size waits in the outbound
+ * stack as one freed by dpm_free() does, and a large object -- large runs
+ * are all the socket's first arena's -- goes to the freeing lcore's own
+ * class stack (a page-aligned object shares no line with another).
+ */
+static void *oa_small, *oa_large;
+
+static int oa_alloc(void *arg)
+{
+	RTE_SET_USED(arg);
+	oa_small = dpm_malloc(200);
+	oa_large = dpm_malloc((size_t)64 << 10);
+	return 0;
+}
+
+static int oa_free(void *arg)
+{
+	RTE_SET_USED(arg);
+	/* Lcore 2's tcache first: without one, a free takes the hard path. */
+	dpm_free(dpm_malloc(8));
+	cr_assert_not_null(tcache_get(2));
+	dpm_free_sized(oa_small, 200);
+	dpm_free(oa_large);
+	return 0;
+}
+
+Test(tcache, frees_of_another_arenas_objects_take_the_outbound_or_large_stacks)
+{
+	unsigned int small = sc_size2class(200), large = sc_size2class((size_t)64 << 10);
+
+	init_default();
+	cr_assert_eq(rte_eal_remote_launch(oa_alloc, NULL, 1), 0);
+	rte_eal_wait_lcore(1);
+	cr_assert(oa_small != NULL && oa_large != NULL);
+	cr_assert_eq(arena_chunk_of(oa_small)->desc.arena, dpm_state.lcore_arena[1]);
+	cr_assert_neq(arena_chunk_of(oa_large)->desc.arena, dpm_state.lcore_arena[2],
+		      "lcore 2's arena serves the large runs: the test would not leave the inline path");
+	cr_assert_eq(rte_eal_remote_launch(oa_free, NULL, 2), 0);
+	rte_eal_wait_lcore(2);
+	cr_assert_neq(dpm_state.lcore_arena[1], dpm_state.lcore_arena[2], "lcores 1 and 2 share an arena");
+	struct tcache *tc2 = tcache_get(2);
+
+	cr_assert_not_null(tc2);
+	cr_assert_eq(tcache_bin_ncached(&tc2->out[small]), 1, "the sized free did not go outbound");
+	cr_assert_eq(tcache_bin_obj(&tc2->out[small], 0), oa_small);
+	cr_assert_eq(tcache_bin_ncached(&tc2->bins[small]), 0);
+	cr_assert_lt(large, tc2->nbins, "64 KiB is not a cached class");
+	cr_assert_eq(tcache_bin_ncached(&tc2->bins[large]), 1, "the large free was not cached");
+	cr_assert_eq(tcache_bin_obj(&tc2->bins[large], 0), oa_large);
 	dpm_fini();
 }
 
