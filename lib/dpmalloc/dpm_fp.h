@@ -381,6 +381,22 @@ dpm_fp_chunk_desc(const void *ptr)
 	return (const struct dpm_fp_desc *)((uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1));
 }
 
+/* The byte offset of a page map word's class in tables of 8-byte entries,
+ * (bits >> 3 & 0xff) * 8 in one AND: the class field sits at bit 3. */
+static __rte_always_inline uintptr_t
+dpm_fp_class_off8(uint32_t bits)
+{
+	return bits & (0xffu << 3);
+}
+
+/* The class stack a page map word's class names (a stack is 64 bytes:
+ * the class's offset times 8, no shift of its own). */
+static __rte_always_inline struct dpm_fp_bin *
+dpm_fp_bin_of_bits(struct dpm_fp_tcache *tc, uint32_t bits)
+{
+	return (struct dpm_fp_bin *)((uintptr_t)tc->bins + dpm_fp_class_off8(bits) * 8);
+}
+
 /* Whether ptr starts a region, from its page-map word: its offset from
  * the run's start modulo the page (offset in the page plus the page's
  * phase) must be a multiple of the region size, by the exact division of
@@ -388,7 +404,8 @@ dpm_fp_chunk_desc(const void *ptr)
 static __rte_always_inline int
 dpm_fp_region_start(uint32_t bits, const void *ptr)
 {
-	const struct dpm_fp_div *d = &dpm_fp_region_div[(bits >> 3) & 0xff];
+	const struct dpm_fp_div *d = (const struct dpm_fp_div *)((uintptr_t)dpm_fp_region_div +
+								  dpm_fp_class_off8(bits));
 	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
 
 	return (uint32_t)(((uint64_t)diff * d->magic) >> 32) * d->reg_size == diff;

@@ -855,7 +855,7 @@ dpm_free_inline(void *ptr)
 			uint32_t bits = dpm_fp_map_bits(ptr);
 
 			if (likely((bits & 7) == DPM_FP_PM_SMALL && dpm_fp_region_start(bits, ptr) &&
-				   dpm_fp_push(&tc->bins[(bits >> 3) & 0xff], ptr)))
+				   dpm_fp_push(dpm_fp_bin_of_bits(tc, bits), ptr)))
 				return;
 			if ((bits & 7) == DPM_FP_PM_LARGE) {
 				/* a large run: the class is in bits (a tail call) */
@@ -890,7 +890,8 @@ dpm_free_sized_inline(void *ptr, size_t size)
 
 			if (likely((bits & 0x7ffu) == (DPM_FP_PM_SMALL | (cls << 3)) &&
 				   dpm_fp_region_start_cls(bits, ptr, cls) &&
-				   dpm_fp_push(&tc->bins[cls], ptr)))
+				   dpm_fp_push(__builtin_constant_p(cls) ? &tc->bins[cls] :
+					       dpm_fp_bin_of_bits(tc, bits), ptr)))
 				return;
 		} else {
 			dpm_fp_free_other(tc, ptr, entry);   /* a tail call */

@@ -16,6 +16,7 @@ struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
 static_assert(DPM_FP_SMALL_MAX == SC_SMALL_MAX, "fast-path mirror");
 static_assert(DPM_FP_NBINS == SC_NBINS, "fast-path mirror");
 static_assert(DPM_FP_LOOKUP_LEN == SC_LOOKUP_LEN, "fast-path mirror");
+static_assert(sizeof(struct dpm_fp_div) == 8, "dpm_fp_region_start() indexes the table by the class times 8");
 struct bin_info sc_bin_info[SC_NBINS];
 unsigned int sc_nclasses;
 size_t sc_large_max;

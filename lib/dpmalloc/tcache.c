@@ -27,6 +27,8 @@ static_assert(offsetof(struct tcache, gc_ticker) == offsetof(struct dpm_fp_tcach
 	      offsetof(struct tcache, bins) == offsetof(struct dpm_fp_tcache, bins),
 	      "fast-path mirror of struct tcache");
 static_assert(TCACHE_OF_MASK == DPM_FP_TCACHE_OF_MASK, "fast-path mirror");
+static_assert(sizeof(struct dpm_fp_bin) == 64 && sizeof(struct tcache_bin) == 64,
+	      "dpm_fp_bin_of_bits() addresses a stack by its class times 64");
 struct tcache tcache_none = {
 	.socket_id = INT32_MIN,    /* no chunk has it */
 	.arena_tag = DPM_FP_RTREE_TAG_NONE,
