@@ -246,12 +246,56 @@ static unsigned int tcache_class_of(const void *ptr, uintptr_t *chunk_ok)
  * second under its lock; a small group that parks (RETURN_PARK) parks both
  * unchecked, and the refusal waits for the transfer cache's drain.
  */
+/*
+ * tcache_return_slice() for a stack's flush, the common case: one small
+ * class, one owning arena. One pass validates as tcache_class_of() does
+ * (the radix tree once per chunk, the page map per object) and checks that
+ * every chunk is the first one's arena's; then the slice goes back with
+ * one bin lock. False, with nothing done, when an object fails or another
+ * arena's shows up (an outbound stack of several owners): the general
+ * rounds then validate again from scratch, logging what they refuse.
+ */
+static bool tcache_return_slice_one(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
+{
+	struct arena *a = NULL;
+	uintptr_t chunk_ok = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct arena_chunk *chunk = arena_chunk_of(ptrs[i]);
+		size_t pageind = arena_pageind(chunk, ptrs[i]);
+		uint32_t bits;
+
+		if ((uintptr_t)chunk != chunk_ok) {
+			struct chunk_desc *desc = rtree_lookup(ptrs[i]);
+
+			if (desc != &chunk->desc || desc->kind != CHUNK_ARENA ||
+			    (a != NULL && desc->arena != a))
+				return false;
+			a = desc->arena;
+			chunk_ok = (uintptr_t)chunk;
+		}
+		if (pageind < arena_map_bias)
+			return false;
+		bits = __atomic_load_n(&chunk->map[pageind], __ATOMIC_RELAXED);
+		if (PM_STATE(bits) != PM_SMALL || PM_BININD(bits) != cls)
+			return false;
+	}
+	if (how == RETURN_PARK)
+		arena_bin_flush_batch(a, cls, ptrs, n);
+	else
+		arena_bin_flush(a, cls, ptrs, n, how == RETURN_RUNS_CHECKED);
+	return true;
+}
+
 static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
 	void *group[TCACHE_RETURN_SLICE];
 	uint16_t classes[TCACHE_RETURN_SLICE];
 	uintptr_t chunk_ok = 0;
 	unsigned int i, m = 0;
+
+	if (cls < SC_NBINS && n > 0 && tcache_return_slice_one(ptrs, n, cls, how))
+		return;
 
 	for (i = 0; i < n; i++) {
 		unsigned int c = tcache_class_of(ptrs[i], &chunk_ok);

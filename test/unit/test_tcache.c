@@ -937,6 +937,89 @@ Test(tcache, frees_of_another_arenas_objects_take_the_outbound_or_large_stacks)
 	dpm_fini();
 }
 
+/*
+ * An outbound stack that fills goes home whole, each object to its owning
+ * arena's transfer cache: a stack of one owner's objects in one pass and
+ * one lock (the common case), one of two owners' objects -- the general
+ * rounds -- split between them exactly.
+ */
+#define MX_N 2200
+static void *mx_objs[2][MX_N];
+static unsigned int mx_cap;
+
+static int mx_alloc(void *arg)
+{
+	unsigned int w = (unsigned int)(uintptr_t)arg;
+
+	for (unsigned int i = 0; i < MX_N; i++)
+		mx_objs[w][i] = dpm_malloc(64);
+	return 0;
+}
+
+/* Free the first cap + 1 objects: of owner 0 only (arg 0), or of owners 0
+ * and 1 in turn (arg 1), starting at object MX_N / 2 of each. */
+static int mx_free(void *arg)
+{
+	bool mixed = arg != NULL;
+	struct tcache_bin *tb;
+
+	dpm_free(dpm_malloc(16));   /* a tcache first */
+	tb = &tcache_get(rte_lcore_id())->out[sc_size2class(64)];
+	mx_cap = (unsigned int)((tb->empty - tb->full) / sizeof(void *));
+	for (unsigned int i = 0; i <= mx_cap; i++) {
+		unsigned int w = mixed ? i & 1 : 0, k = mixed ? i >> 1 : i;
+
+		dpm_free(mx_objs[w][(mixed ? MX_N / 2 : 0) + k]);
+	}
+	cr_assert_eq(tcache_bin_ncached(tb), 1, "the full stack did not go home");
+	return 0;
+}
+
+Test(tcache, a_full_outbound_stack_goes_home_to_each_owner)
+{
+	init_default();
+	cr_assert_eq(rte_eal_remote_launch(mx_alloc, (void *)0, 1), 0);
+	rte_eal_wait_lcore(1);
+	cr_assert_eq(rte_eal_remote_launch(mx_alloc, (void *)1, 3), 0);
+	rte_eal_wait_lcore(3);
+	for (unsigned int w = 0; w < 2; w++)
+		for (unsigned int i = 0; i < MX_N; i++)
+			cr_assert_not_null(mx_objs[w][i]);
+	struct bin *b0 = bin_of(mx_objs[0][0]), *b1 = bin_of(mx_objs[1][0]);
+
+	cr_assert_neq(b0, b1, "lcores 1 and 3 share an arena");
+	cr_assert(dpm_state.lcore_arena[2] != dpm_state.lcore_arena[1] &&
+		  dpm_state.lcore_arena[2] != dpm_state.lcore_arena[3] &&
+		  dpm_state.lcore_arena[4] != dpm_state.lcore_arena[1] &&
+		  dpm_state.lcore_arena[4] != dpm_state.lcore_arena[3]);
+	uint32_t x0 = b0->nxfer, x1 = b1->nxfer;
+
+	/* One owner. */
+	cr_assert_eq(rte_eal_remote_launch(mx_free, NULL, 2), 0);
+	rte_eal_wait_lcore(2);
+	cr_assert_leq(mx_cap + 1, MX_N / 2, "the test needs more objects");
+	cr_assert_eq(b0->nxfer, x0 + mx_cap, "%u parked, want %u", b0->nxfer - x0, mx_cap);
+	cr_assert_eq(b1->nxfer, x1);
+	/* Exactly the first mx_cap freed, each once (in stack order). */
+	for (unsigned int i = 0; i < mx_cap; i++) {
+		void *p = b0->xfer[(b0->xfer_first + x0 + i) & b0->xfer_mask];
+		unsigned int found = 0;
+
+		for (unsigned int j = 0; j < mx_cap; j++)
+			found += mx_objs[0][j] == p;
+		cr_assert_eq(found, 1, "parked %p is not one of the objects freed", p);
+		for (unsigned int j = 0; j < i; j++)
+			cr_assert_neq(b0->xfer[(b0->xfer_first + x0 + j) & b0->xfer_mask], p, "%p parked twice", p);
+	}
+	/* Two owners, in turn. */
+	cr_assert_eq(rte_eal_remote_launch(mx_free, (void *)1, 4), 0);
+	rte_eal_wait_lcore(4);
+	cr_assert_eq(b0->nxfer, x0 + mx_cap + (mx_cap + 1) / 2, "%u parked at lcore 1's arena",
+		     b0->nxfer - x0 - mx_cap);
+	cr_assert_eq(b1->nxfer, x1 + mx_cap / 2, "%u parked at lcore 3's arena", b1->nxfer - x1);
+	dpm_fini();
+}
+
 /* A large class whose stack holds one object: a free onto the full stack
  * sends the cached one home first, so nothing is lost. */
 Test(tcache, a_full_one_object_stack_flushes_before_it_takes_the_next)
