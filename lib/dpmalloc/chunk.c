@@ -277,6 +277,8 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
 		cs->nfree -= nchunks;
 		sp->free_since = 0;
 		cs->stats.chunks_used += nchunks;
+		if (cs->stats.chunks_used > cs->stats.chunks_peak)
+			cs->stats.chunks_peak = cs->stats.chunks_used;
 		addr = (void *)(sp->base + (size_t)i * DPM_CHUNK);
 	} else {
 		cs->stats.enomem++;

@@ -39,6 +39,7 @@ struct chunk_socket_stats {
 	uint64_t spans, spans_reserved, spans_returned;
 	uint64_t bytes_reserved, bytes_retained;
 	uint64_t chunks_used, enomem;
+	uint64_t chunks_peak;      /* most chunks_used at once since init */
 };
 
 /* Span and limit settings (from struct dpm_config). */

@@ -584,6 +584,13 @@ struct dpm_socket_stats {
 	 * Counted on the caller's socket where the argument names none.
 	 */
 	uint64_t failed_einval;
+	/**
+	 * The most chunks in use at once since dpm_init(), arenas' empty
+	 * spare chunks included (chunks_used leaves them out): the exact
+	 * high-water mark of the demand on the socket's spans, which the
+	 * spans (bytes_reserved / chunk size) must have covered.
+	 */
+	uint64_t chunks_peak;
 };
 
 /**

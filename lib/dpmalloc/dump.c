@@ -32,8 +32,8 @@ static void dump_socket(FILE *f, int s, const struct dpm_socket_stats *st)
 		", metadata %" PRIu64 ", allocated %" PRIu64 "\n",
 		st->bytes_reserved, st->bytes_retained, st->bytes_metadata, st->bytes_allocated);
 	fprintf(f, "  spans: held %" PRIu64 ", reserved %" PRIu64 ", returned %" PRIu64
-		"; chunks used %" PRIu64 "\n",
-		st->spans, st->spans_reserved, st->spans_returned, st->chunks_used);
+		"; chunks used %" PRIu64 " (at most %" PRIu64 " at once)\n",
+		st->spans, st->spans_reserved, st->spans_returned, st->chunks_used, st->chunks_peak);
 	fprintf(f, "  objects: nmalloc %" PRIu64 ", nfree %" PRIu64 ", remote frees in %" PRIu64
 		", fallback in %" PRIu64 "\n",
 		st->nmalloc, st->nfree, st->remote_frees_in, st->fallback_in);

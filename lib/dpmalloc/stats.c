@@ -95,6 +95,7 @@ static int dpm_stats_socket_locked(int socket_id, struct dpm_socket_stats *out)
 	out->bytes_retained = cs.bytes_retained;
 	out->bytes_metadata = base_footprint(socket_id);
 	out->chunks_used = cs.chunks_used;
+	out->chunks_peak = cs.chunks_peak;
 
 	for (unsigned int cls = 0; cls < sc_nclasses; cls++) {
 		uint64_t nmalloc = 0, nfree = 0, cur = 0, runs = 0;

@@ -323,6 +323,7 @@ dpm_tel_socket(const char *cmd __rte_unused, const char *params,
 	rte_tel_data_add_dict_u64(d, "bytes_metadata", st.bytes_metadata);
 	rte_tel_data_add_dict_u64(d, "bytes_parked", st.bytes_parked);
 	rte_tel_data_add_dict_u64(d, "chunks_used", st.chunks_used);
+	rte_tel_data_add_dict_u64(d, "chunks_peak", st.chunks_peak);
 	rte_tel_data_add_dict_u64(d, "bytes_allocated", st.bytes_allocated);
 	rte_tel_data_add_dict_u64(d, "nmalloc", st.nmalloc);
 	rte_tel_data_add_dict_u64(d, "nfree", st.nfree);

@@ -46,6 +46,7 @@ itest_stats_total(void)
 		sum.bytes_reserved += one.bytes_reserved;
 		sum.bytes_retained += one.bytes_retained;
 		sum.chunks_used += one.chunks_used;
+		sum.chunks_peak += one.chunks_peak;
 		sum.bytes_allocated += one.bytes_allocated;
 		sum.nmalloc += one.nmalloc;
 		sum.nfree += one.nfree;

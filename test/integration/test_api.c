@@ -509,3 +509,30 @@ Test(api, socket_stats_count_allocations_and_frees)
 	cr_assert_eq(after.bytes_allocated, before.bytes_allocated);
 	cr_assert_eq(after.chunks_used, before.chunks_used);
 }
+
+/* chunks_peak is the exact high-water mark of chunks in use: it covers
+ * chunks_used at every moment, rises with a demand above it, and stays
+ * there when the demand falls. */
+Test(api, socket_stats_keep_the_high_water_mark_of_chunks_in_use)
+{
+	struct dpm_socket_stats before, live, after;
+	void *p[4];
+
+	dpm_free(dpm_malloc(1));
+	itest_flush_all_tcaches();
+	before = itest_stats_total();
+	cr_assert_geq(before.chunks_peak, before.chunks_used);
+	for (unsigned int i = 0; i < RTE_DIM(p); i++) {
+		p[i] = dpm_malloc(6 * ITEST_MIB);   /* 3 chunks each */
+		cr_assert_not_null(p[i]);
+	}
+	live = itest_stats_total();
+	cr_assert_geq(live.chunks_used, before.chunks_used + 12);
+	cr_assert_geq(live.chunks_peak, live.chunks_used);
+	for (unsigned int i = 0; i < RTE_DIM(p); i++)
+		dpm_free(p[i]);
+	after = itest_stats_total();
+	cr_assert_eq(after.chunks_used, before.chunks_used);
+	cr_assert_eq(after.chunks_peak, live.chunks_peak, "the high-water mark moved down");
+	cr_assert_geq(after.chunks_peak, before.chunks_used + 12);
+}

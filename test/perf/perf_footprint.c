@@ -321,6 +321,7 @@ fp_reserved_dpm(void)
  * transfer caches (counted as free, on pages in use). */
 static double fp_dpm_chunks_sum, fp_dpm_alloc_sum, fp_dpm_chunks_peak, fp_dpm_spans_sum;
 static double fp_dpm_tcache_sum, fp_dpm_tcache_large_sum, fp_dpm_parked_sum;
+static uint64_t fp_dpm_chunks_hw;   /* the sockets' exact high-water marks, chunks */
 
 static void
 fp_detail_dpm(void)
@@ -555,11 +556,19 @@ fp_run_one(const struct perf_allocator *a, fp_reserved_fn reserved, FILE *series
 		peak_res = RTE_MAX(peak_res, (uint64_t)RTE_MAX(res, 0.0));
 	}
 	if (fp_is_dpm && fp_nsamples > 0) {
-		printf("footprint dpmalloc    spans mean %.0f MiB in %u; chunks in use mean %.0f peak %.0f MiB; "
+		fp_dpm_chunks_hw = 0;
+		for (unsigned int i = 0; i < rte_socket_count(); i++) {
+			struct dpm_socket_stats st;
+
+			if (dpm_stats_socket(rte_socket_id_by_idx(i), &st) == 0)
+				fp_dpm_chunks_hw += st.chunks_peak;
+		}
+		printf("footprint dpmalloc    spans mean %.0f MiB in %u; chunks in use mean %.0f, sampled peak %.0f, "
+		       "high-water %.0f MiB (spares included, since init); "
 		       "allocated (class sizes, caches included) mean %.0f MiB\n",
 		       fp_dpm_spans_sum / fp_nsamples / 1048576, fp_zones_dpm(),
 		       fp_dpm_chunks_sum / fp_nsamples / 1048576,
-		       fp_dpm_chunks_peak / 1048576,
+		       fp_dpm_chunks_peak / 1048576, (double)fp_dpm_chunks_hw * (2 << 20) / 1048576,
 		       fp_dpm_alloc_sum / fp_nsamples / 1048576);
 		printf("footprint dpmalloc    of which in tcaches mean %.1f MiB (large classes %.1f MiB); "
 		       "parked in transfer caches mean %.1f MiB\n",
