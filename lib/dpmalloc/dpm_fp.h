@@ -369,7 +369,7 @@ dpm_fp_entry_arena(uintptr_t entry, uintptr_t chunk)
 static __rte_always_inline uint32_t
 dpm_fp_map_bits(const void *ptr)
 {
-	uintptr_t chunk = (uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1);
+	uintptr_t chunk = dpm_fp_chunk_base(ptr);
 
 	return ((const uint32_t *)(chunk + DPM_FP_MAP_OFFSET))[((uintptr_t)ptr - chunk) >> DPM_FP_LG_PAGE];
 }
@@ -378,7 +378,7 @@ dpm_fp_map_bits(const void *ptr)
 static __rte_always_inline const struct dpm_fp_desc *
 dpm_fp_chunk_desc(const void *ptr)
 {
-	return (const struct dpm_fp_desc *)((uintptr_t)ptr & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1));
+	return (const struct dpm_fp_desc *)dpm_fp_chunk_base(ptr);
 }
 
 /* The byte offset of a page map word's class in tables of 8-byte entries,
