@@ -723,6 +723,10 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * shares its page-map word, so only a new page reads the map (and checks
  * the chunk); pow2: the class is a power of two up to a page, whose region
  * starts are the offsets that are multiples of it.
+ * Its loop is sensitive to where it lands: an edit elsewhere in
+ * dpm_free_bulk() that changed no instruction of it (the socket check
+ * shared with dpm_fp_free_other()) moved it by 32 bytes and made 64 B bulk
+ * calls 1.6x -> 2.3x mempool's (4 alternating runs); measure after edits.
  */
 static __rte_always_inline void **
 dpm_free_bulk_group(uintptr_t chunk, const uint32_t *map, uint32_t bits,

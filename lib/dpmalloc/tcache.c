@@ -284,12 +284,13 @@ static bool tcache_return_slice_one(void **ptrs, unsigned int n, unsigned int cl
  * can be released meanwhile. A slice of one small class and one owner,
  * the common case, goes back in one pass (tcache_return_slice_one()).
  * Otherwise objects are grouped by (arena, class) so each bin lock is
- * taken once per group: the first object picks the group, matching objects move to the
- * group buffer, others are compacted for the next round. Rounds are as
- * many as groups (usually one or two). Two copies of one pointer (a double
- * free) always fall in one group, where the bin or large path refuses the
- * second under its lock; a small group that parks (RETURN_PARK) parks both
- * unchecked, and the refusal waits for the transfer cache's drain.
+ * taken once per group: the first object picks the group, matching
+ * objects move to the group buffer, others are compacted for the next
+ * round. Rounds are as many as groups (usually one or two). Two copies of
+ * one pointer (a double free) always fall in one group, where the bin or
+ * large path refuses the second under its lock; a small group that parks
+ * (RETURN_PARK) parks both unchecked, and the refusal waits for the
+ * transfer cache's drain.
  */
 static void tcache_return_slice(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how)
 {
