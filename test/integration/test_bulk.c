@@ -25,6 +25,7 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 
 #include "dpmalloc.h"
@@ -312,6 +313,122 @@ Test(bulk, free_bulk_refuses_interior_pointers_in_groups_of_every_small_class)
 		dpm_free(other);
 		dpm_free(large);
 	}
+	assert_nothing_live();
+}
+
+static int
+cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * dpm_free_bulk() checks a group's pointers several at a time and keeps,
+ * for a power-of-two class, a range of pages of the class rather than one
+ * page. An odd pointer at every position of a group, with the group in
+ * ascending, descending and allocation order, for every small class:
+ * refused when it is no object (interior, a large run's inner page, a
+ * chunk's header, memory not ours); freed to its own class when it is a
+ * live object of another class whose run lies between two runs of the
+ * group (for a power-of-two class, one whose address is a multiple of the
+ * class size, which only the page check tells apart). Either way exactly
+ * the group's objects go on the class's stack: the next allocations of the
+ * class hand out that set, and the other class's next one that object.
+ */
+Test(bulk, free_bulk_takes_exactly_the_region_starts_at_every_position)
+{
+	static uint64_t foreign[64];
+	int logtype = rte_log_register("lib.dpmalloc"), level = rte_log_get_level(logtype);
+
+	/* Some 20000 refusals, each an ERR line: only failures are news. */
+	rte_log_set_level(logtype, RTE_LOG_CRIT);
+	for (unsigned int cls = 0; dpm_class_size(cls) < 16 * ITEST_KIB; cls++) {
+		size_t size = dpm_class_size(cls);
+		/* A stack holds at least 20 objects, and 64 of 1 KiB. */
+		unsigned int n = size <= 1024 ? 64 : 16, half = n / 2;
+		bool pow2 = (size & (size - 1)) == 0;
+		size_t osize = pow2 && size <= 2048 ? 2 * size : dpm_class_size(cls + 1);
+		void *a1[64], *b[64], *a2[64], *g[64], *sorted[64], *call[65], *q[64];
+		void *large = dpm_malloc(40 * ITEST_KIB);
+		void *odd[8];
+		unsigned int nodd = 0, nrefused;
+
+		cr_assert_not_null(large);
+		/* Runs of the class, another class, the class: the group's
+		 * pages on both sides of the other class's. */
+		cr_assert_eq(dpm_malloc_bulk(a1, n, size), n);
+		cr_assert_eq(dpm_malloc_bulk(b, n, osize), n);
+		cr_assert_eq(dpm_malloc_bulk(a2, n, size), n);
+		for (unsigned int i = 0; i < n; i++)
+			dpm_test_fill(b[i], osize, 3 + i);
+		for (unsigned int i = 0; i < half; i++) {
+			g[i] = a1[i];
+			g[half + i] = a2[i];
+		}
+		memcpy(sorted, g, sizeof(sorted));
+		qsort(sorted, n, sizeof(void *), cmp_ptr);
+		odd[nodd++] = (char *)a1[half] + 8;
+		if (size > 32)
+			odd[nodd++] = (char *)a2[half] + (size / 2 & ~(size_t)15);
+		odd[nodd++] = (char *)large + ITEST_PAGE;
+		odd[nodd++] = (void *)(((uintptr_t)a1[0] & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1)) + 64);
+		odd[nodd++] = &foreign[8];
+		nrefused = nodd;
+		odd[nodd++] = b[0];
+		odd[nodd++] = b[n / 2];
+
+		for (unsigned int order = 0; order < 3; order++) {
+			if (order == 0)
+				qsort(g, n, sizeof(void *), cmp_ptr);
+			else if (order == 1)
+				for (unsigned int i = 0; i < n / 2; i++)
+					RTE_SWAP(g[i], g[n - 1 - i]);
+			else
+				shuffle(g, n, cls + 1);
+			for (unsigned int k = 0; k < nodd; k++) {
+				for (unsigned int pos = 0; pos <= n; pos++) {
+					unsigned int m = 0;
+
+					for (unsigned int i = 0; i < n; i++) {
+						if (i == pos)
+							call[m++] = odd[k];
+						call[m++] = g[i];
+					}
+					if (pos == n)
+						call[m++] = odd[k];
+					rte_errno = 0;
+					dpm_free_bulk(call, m);
+					if (k < nrefused) {
+						cr_assert_eq(rte_errno, EINVAL, "class %u (%zu B), odd %u at %u: "
+							     "not refused", cls, size, k, pos);
+					} else {
+						void *o = dpm_malloc(osize);
+
+						cr_assert_eq(o, odd[k], "class %u (%zu B), %zu B object at %u: "
+							     "not freed to its class (%p came)", cls, size,
+							     osize, pos, o);
+					}
+					cr_assert_eq(dpm_malloc_bulk(q, n, size), n);
+					qsort(q, n, sizeof(void *), cmp_ptr);
+					for (unsigned int i = 0; i < n; i++)
+						cr_assert_eq(q[i], sorted[i], "class %u (%zu B), order %u, odd %u "
+							     "at %u: %p handed out where the group has %p", cls,
+							     size, order, k, pos, q[i], sorted[i]);
+				}
+			}
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			cr_assert_eq(dpm_test_check(b[i], osize, 3 + i), SIZE_MAX,
+				     "class %u: another class's object %u damaged", cls, i);
+			dpm_free(b[i]);
+			dpm_free(a1[i]);
+			dpm_free(a2[i]);
+		}
+		dpm_free(large);
+	}
+	rte_log_set_level(logtype, (uint32_t)level);
 	assert_nothing_live();
 }
 
