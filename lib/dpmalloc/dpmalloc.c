@@ -743,16 +743,66 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * than it saved (384 B: 2.0x -> 2.2x mempool's). */
 #define DPM_BULK_QUAD_MAX 256u
 #ifdef __SSE4_1__
-/* div_is_multiple() on four 32-bit lanes: a lane is nonzero where n is
- * not a multiple of the divisor (n * inv rotated right by shift, above
- * max). */
-static __rte_always_inline __m128i
-dpm_bulk_not_multiple(__m128i n, __m128i inv, __m128i max, __m128i sr, __m128i sl)
-{
-	__m128i x = _mm_mullo_epi32(n, inv);
+/*
+ * The vector check of dpm_free_bulk_group() and dpm_free_bulk_pow2(): a
+ * pointer's lane of bad(v) & mask is nonzero unless the pointer is a
+ * region start the group may take. range (power-of-two classes): d = p -
+ * lo, bad = d | (lim - d), mask = the sign bit and size - 1. Otherwise (in
+ * the page at base): bad = (p ^ base) above the page offset, or the
+ * offset plus the phase, on 32-bit lanes, not a multiple of the region
+ * size (div_is_multiple(): times inv, rotated right by shift, above max);
+ * mask = all ones.
+ */
+struct dpm_bulk_check {
+	bool range;
+	__m128i lo, lim, base, keep, off, phase, inv, max, sr, sl, mask;
+};
 
-	x = _mm_or_si128(_mm_srl_epi32(x, sr), _mm_sll_epi32(x, sl));
-	return _mm_xor_si128(x, _mm_min_epu32(x, max));
+static __rte_always_inline __m128i
+dpm_bulk_bad(const struct dpm_bulk_check *k, __m128i v)
+{
+	__m128i d, x;
+
+	if (k->range) {
+		d = _mm_sub_epi64(v, k->lo);
+		return _mm_or_si128(d, _mm_sub_epi64(k->lim, d));
+	}
+	x = _mm_mullo_epi32(_mm_add_epi32(_mm_and_si128(v, k->off), k->phase), k->inv);
+	x = _mm_or_si128(_mm_srl_epi32(x, k->sr), _mm_sll_epi32(x, k->sl));
+	return _mm_or_si128(_mm_and_si128(_mm_xor_si128(v, k->base), k->keep),
+			    _mm_xor_si128(x, _mm_min_epu32(x, k->max)));
+}
+
+/* Push pp[0], pp[1], ... below *headp four, then two, at a time while the
+ * check takes them all, as pushes one at a time would leave them (pp[1]
+ * below pp[0]); returns where it stopped. */
+static __rte_always_inline void **
+dpm_bulk_push_vectors(const struct dpm_bulk_check *k, void **pp, void **end, void ***headp)
+{
+	void **head = *headp;
+
+	while (end - pp >= 4) {
+		__m128i v = _mm_loadu_si128((const __m128i *)pp);
+		__m128i w = _mm_loadu_si128((const __m128i *)pp + 1);
+
+		if (!_mm_testz_si128(_mm_or_si128(dpm_bulk_bad(k, v), dpm_bulk_bad(k, w)), k->mask))
+			break;
+		head -= 4;
+		_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(w, 0x4e));
+		_mm_storeu_si128((__m128i *)head + 1, _mm_shuffle_epi32(v, 0x4e));
+		pp += 4;
+	}
+	while (end - pp >= 2) {
+		__m128i v = _mm_loadu_si128((const __m128i *)pp);
+
+		if (!_mm_testz_si128(dpm_bulk_bad(k, v), k->mask))
+			break;
+		head -= 2;
+		_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(v, 0x4e));
+		pp += 2;
+	}
+	*headp = head;
+	return pp;
 }
 #endif
 
@@ -782,45 +832,22 @@ dpm_free_bulk_group(uintptr_t chunk, const uint32_t *map, uint32_t bits,
 #ifdef __SSE4_1__
 		if (quads && !pow2) {
 			/* Four, then two, at a time while all are region starts
-			 * in the page of the one before: (p ^ page base) has no
-			 * bit set above the page offset, and the offset plus the
-			 * phase, in the low 32-bit lanes, is a multiple of the
-			 * region size. Pushed as one at a time would leave them.
-			 * (Power-of-two classes have dpm_free_bulk_pow2().) */
-			const __m128i base = _mm_set1_epi64x((long long)(page << DPM_FP_LG_PAGE));
-			const __m128i keep = _mm_set1_epi64x((long long)~(uint64_t)DPM_PAGE_MASK);
-			const __m128i lo = _mm_set_epi32(0, DPM_PAGE_MASK, 0, DPM_PAGE_MASK);
-			const __m128i ph = _mm_set_epi32(0, (int)phase, 0, (int)phase);
-			const __m128i inv = _mm_set1_epi32((int)mult.inv);
-			const __m128i max = _mm_set1_epi32((int)mult.max);
-			const __m128i sr = _mm_cvtsi32_si128((int)mult.shift);
-			const __m128i sl = _mm_cvtsi32_si128((int)((32 - mult.shift) & 31));
-#define DPM_BULK_BAD(v) _mm_or_si128(_mm_and_si128(_mm_xor_si128((v), base), keep), \
-	dpm_bulk_not_multiple(_mm_add_epi32(_mm_and_si128((v), lo), ph), inv, max, sr, sl))
+			 * in the page of the one before. (Power-of-two classes
+			 * have dpm_free_bulk_pow2().) */
+			const struct dpm_bulk_check k = {
+				.range = false,
+				.base = _mm_set1_epi64x((long long)(page << DPM_FP_LG_PAGE)),
+				.keep = _mm_set1_epi64x((long long)~(uint64_t)DPM_PAGE_MASK),
+				.off = _mm_set_epi32(0, DPM_PAGE_MASK, 0, DPM_PAGE_MASK),
+				.phase = _mm_set_epi32(0, (int)phase, 0, (int)phase),
+				.inv = _mm_set1_epi32((int)mult.inv),
+				.max = _mm_set1_epi32((int)mult.max),
+				.sr = _mm_cvtsi32_si128((int)mult.shift),
+				.sl = _mm_cvtsi32_si128((int)((32 - mult.shift) & 31)),
+				.mask = _mm_set1_epi32(-1),
+			};
 
-			while (end - pp >= 4) {
-				__m128i v = _mm_loadu_si128((const __m128i *)pp);
-				__m128i w = _mm_loadu_si128((const __m128i *)pp + 1);
-				__m128i x = _mm_or_si128(DPM_BULK_BAD(v), DPM_BULK_BAD(w));
-
-				if (!_mm_testz_si128(x, x))
-					break;
-				head -= 4;
-				_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(w, 0x4e));
-				_mm_storeu_si128((__m128i *)head + 1, _mm_shuffle_epi32(v, 0x4e));
-				pp += 4;
-			}
-			while (end - pp >= 2) {
-				__m128i v = _mm_loadu_si128((const __m128i *)pp);
-				__m128i x = DPM_BULK_BAD(v);
-
-				if (!_mm_testz_si128(x, x))
-					break;
-				head -= 2;
-				_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(v, 0x4e));
-				pp += 2;
-			}
-#undef DPM_BULK_BAD
+			pp = dpm_bulk_push_vectors(&k, pp, end, &head);
 			if (pp == end)
 				break;
 		}
@@ -870,7 +897,6 @@ dpm_free_bulk_pow2(uintptr_t chunk, const uint32_t *map, uint32_t bits, uint32_t
 	const unsigned int npages = 1u << (DPM_LG_CHUNK - DPM_FP_LG_PAGE);
 	const uint32_t key = bits & 0x7ffu;
 	const uint64_t bad = (UINT64_C(1) << 63) | (size - 1);
-	const __m128i vbad = _mm_set1_epi64x((long long)bad);
 	void **head = *headp;
 	void *p = *pp;
 	uintptr_t lo = 0, lim = 0;   /* takes no pointer: lim - d < 0 */
@@ -903,34 +929,14 @@ dpm_free_bulk_pow2(uintptr_t chunk, const uint32_t *map, uint32_t bits, uint32_t
 		if (++pp == end)
 			break;
 		{
-			const __m128i vlo = _mm_set1_epi64x((long long)lo);
-			const __m128i vlim = _mm_set1_epi64x((long long)lim);
-#define DPM_BULK_OFF(v, d) (d = _mm_sub_epi64((v), vlo), _mm_or_si128(d, _mm_sub_epi64(vlim, d)))
+			const struct dpm_bulk_check k = {
+				.range = true,
+				.lo = _mm_set1_epi64x((long long)lo),
+				.lim = _mm_set1_epi64x((long long)lim),
+				.mask = _mm_set1_epi64x((long long)bad),
+			};
 
-			while (end - pp >= 4) {
-				__m128i v = _mm_loadu_si128((const __m128i *)pp);
-				__m128i w = _mm_loadu_si128((const __m128i *)pp + 1);
-				__m128i dv, dw;
-				__m128i x = _mm_or_si128(DPM_BULK_OFF(v, dv), DPM_BULK_OFF(w, dw));
-
-				if (!_mm_testz_si128(x, vbad))
-					break;
-				head -= 4;
-				_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(w, 0x4e));
-				_mm_storeu_si128((__m128i *)head + 1, _mm_shuffle_epi32(v, 0x4e));
-				pp += 4;
-			}
-			while (end - pp >= 2) {
-				__m128i v = _mm_loadu_si128((const __m128i *)pp);
-				__m128i dv;
-
-				if (!_mm_testz_si128(DPM_BULK_OFF(v, dv), vbad))
-					break;
-				head -= 2;
-				_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(v, 0x4e));
-				pp += 2;
-			}
-#undef DPM_BULK_OFF
+			pp = dpm_bulk_push_vectors(&k, pp, end, &head);
 		}
 		if (pp == end)
 			break;
