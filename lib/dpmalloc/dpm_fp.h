@@ -199,30 +199,6 @@ extern const uint32_t DPM_FP_LAYOUT_SYM;
 #pragma GCC visibility pop
 
 /*
- * The library's own copies of the four tables. A program that compiles
- * the inline paths may hold its own copy of an exported table (a copy
- * relocation: x86-64 executables address extern data directly), so the
- * library must reach the exported ones through its GOT, a load more on
- * every call of an exported function. Its hidden copies it reaches by
- * address: the exported dpm_malloc()/dpm_free() pair of 64 B took 14.9 ->
- * 14.2 cycles, a 16 KiB one 16.3 -> 14.9 (10 alternating runs). Every
- * writer writes both, the library's first (tcache.h, rtree.c,
- * size_class.c); a reader of either sees a value the other had or will
- * have. DPM_FP_TABLE(name) is the copy this unit reads.
- */
-#ifdef DPM_FP_LIBRARY
-extern __attribute__((visibility("hidden"))) struct dpm_fp_tcache *
-	dpm_fp_tcache_of_lib[2 * RTE_MAX_LCORE];
-extern __attribute__((visibility("hidden"))) uint8_t dpm_fp_class_lookup_lib[DPM_FP_LOOKUP_LEN];
-extern __attribute__((visibility("hidden"))) struct dpm_fp_leaf *
-	dpm_fp_rtree_root_lib[(size_t)1 << DPM_FP_RTREE_ROOT_BITS];
-extern __attribute__((visibility("hidden"))) struct dpm_fp_div dpm_fp_region_div_lib[DPM_FP_NBINS];
-#define DPM_FP_TABLE(name) name##_lib
-#else
-#define DPM_FP_TABLE(name) name
-#endif
-
-/*
  * Watched builds. Under AddressSanitizer (the library built with
  * -Db_sanitize=address, or this unit compiled with -fsanitize=address)
  * every object that is not live -- free in its run, cached in a tcache or
@@ -280,7 +256,7 @@ dpm_fp_class(size_t size)
 			return size == 0 ? 0 : (unsigned int)((size - 1) >> 4);
 		return dpm_fp_class_compute(size);
 	}
-	return DPM_FP_TABLE(dpm_fp_class_lookup)[(size + 15) >> 4];
+	return dpm_fp_class_lookup[(size + 15) >> 4];
 }
 
 /* The calling lcore's tcache (a never-written empty one for threads
@@ -288,7 +264,7 @@ dpm_fp_class(size_t size)
 static __rte_always_inline struct dpm_fp_tcache *
 dpm_fp_tcache_self(void)
 {
-	return DPM_FP_TABLE(dpm_fp_tcache_of)[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
+	return dpm_fp_tcache_of[rte_lcore_id() & DPM_FP_TCACHE_OF_MASK];
 }
 
 /* Low 32 bits of a stack position. */
@@ -373,8 +349,8 @@ dpm_fp_rtree_entry(const void *ptr)
 	uintptr_t key = (uintptr_t)ptr >> DPM_LG_CHUNK;
 	const struct dpm_fp_leaf *leaf;
 
-	leaf = __atomic_load_n(&DPM_FP_TABLE(dpm_fp_rtree_root)[(key >> DPM_FP_RTREE_LEAF_BITS) &
-							 (((uintptr_t)1 << DPM_FP_RTREE_ROOT_BITS) - 1)],
+	leaf = __atomic_load_n(&dpm_fp_rtree_root[(key >> DPM_FP_RTREE_LEAF_BITS) &
+						  (((uintptr_t)1 << DPM_FP_RTREE_ROOT_BITS) - 1)],
 			       __ATOMIC_ACQUIRE);
 	return __atomic_load_n(&leaf->entry[key & (((uintptr_t)1 << DPM_FP_RTREE_LEAF_BITS) - 1)],
 			       __ATOMIC_ACQUIRE);
@@ -428,7 +404,7 @@ dpm_fp_bin_of_bits(struct dpm_fp_tcache *tc, uint32_t bits)
 static __rte_always_inline int
 dpm_fp_region_start(uint32_t bits, const void *ptr)
 {
-	const struct dpm_fp_div *d = (const struct dpm_fp_div *)((uintptr_t)DPM_FP_TABLE(dpm_fp_region_div) +
+	const struct dpm_fp_div *d = (const struct dpm_fp_div *)((uintptr_t)dpm_fp_region_div +
 								  dpm_fp_class_off8(bits));
 	uint32_t diff = (uint32_t)((uintptr_t)ptr & ((1u << DPM_FP_LG_PAGE) - 1)) + (bits >> 16);
 

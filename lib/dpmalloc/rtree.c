@@ -17,7 +17,6 @@ static struct rtree_leaf rtree_empty_leaf;
 /* Until rtree_reset() first runs, a constructor points the root at the
  * empty leaf, so look-ups before any set-up find nothing. */
 struct dpm_fp_leaf *dpm_fp_rtree_root[RTREE_ROOT_LEN];
-struct dpm_fp_leaf *dpm_fp_rtree_root_lib[RTREE_ROOT_LEN];
 
 static_assert(RTREE_KEY_BITS == DPM_FP_RTREE_KEY_BITS && RTREE_LEAF_BITS == DPM_FP_RTREE_LEAF_BITS,
 	      "fast-path mirror");
@@ -30,10 +29,8 @@ static_assert((DPM_FP_RTREE_TAG_NONE & DPM_FP_RTREE_ARENA) == 0 && (DPM_FP_RTREE
 
 static void rtree_root_clear(void)
 {
-	for (size_t i = 0; i < RTREE_ROOT_LEN; i++) {
+	for (size_t i = 0; i < RTREE_ROOT_LEN; i++)
 		__atomic_store_n(&rtree_root[i], &rtree_empty_leaf, __ATOMIC_RELEASE);
-		__atomic_store_n(&dpm_fp_rtree_root[i], &rtree_empty_leaf, __ATOMIC_RELEASE);
-	}
 }
 
 RTE_INIT(rtree_boot)
@@ -55,7 +52,6 @@ static struct rtree_leaf *rtree_leaf_get_locked(uintptr_t key, int socket_id)
 		if (leaf == NULL)
 			return NULL;
 		__atomic_store_n(slot, leaf, __ATOMIC_RELEASE);
-		__atomic_store_n(&dpm_fp_rtree_root[key >> RTREE_LEAF_BITS], leaf, __ATOMIC_RELEASE);
 	}
 	return leaf;
 }

@@ -35,14 +35,12 @@ struct chunk_desc;
 #define RTREE_ROOT_BITS (RTREE_KEY_BITS - RTREE_LEAF_BITS)
 #define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
 
-/* The tree is dpm_fp.h's: readers here use the library's root,
- * dpm_fp_rtree_root_lib, and writers set both roots (the inline free of
- * programs reads dpm_fp_rtree_root); the leaves are shared. Entries are
- * struct chunk_desc addresses: a huge object's as is, an arena chunk's
- * (its base) plus its arena's tag, an odd number below the chunk size
- * (see struct dpm_fp_leaf). */
+/* The tree is dpm_fp.h's dpm_fp_rtree_root (the inline free reads it);
+ * entries are struct chunk_desc addresses: a huge object's as is, an arena
+ * chunk's (its base) plus its arena's tag, an odd number below the chunk
+ * size (see struct dpm_fp_leaf). */
 #define rtree_leaf dpm_fp_leaf
-#define rtree_root dpm_fp_rtree_root_lib
+#define rtree_root dpm_fp_rtree_root
 
 /* The tag of arena index of socket_id's chunks (dpm_fp.h). */
 static inline uintptr_t rtree_arena_tag(int socket_id, unsigned int index)

@@ -11,8 +11,6 @@
 size_t sc_class_size[SC_NSIZES_MAX];
 uint8_t dpm_fp_class_lookup[DPM_FP_LOOKUP_LEN];
 struct dpm_fp_div dpm_fp_region_div[DPM_FP_NBINS];
-uint8_t dpm_fp_class_lookup_lib[DPM_FP_LOOKUP_LEN];
-struct dpm_fp_div dpm_fp_region_div_lib[DPM_FP_NBINS];
 
 /* dpm_fp.h mirrors these for its inline fast paths. */
 static_assert(DPM_FP_SMALL_MAX == SC_SMALL_MAX, "fast-path mirror");
@@ -75,17 +73,13 @@ void sc_boot(size_t large_limit)
 	sc_large_max = sc_class_size[cls - 1];
 	sc_run_max = large_limit;
 
-	/* Both copies of each table (dpm_fp.h). */
-	for (size = 0; size <= SC_SMALL_MAX; size += SC_QUANTUM) {
-		dpm_fp_class_lookup_lib[size >> SC_LG_QUANTUM] = (uint8_t)sc_size2class_compute(size);
-		dpm_fp_class_lookup[size >> SC_LG_QUANTUM] = dpm_fp_class_lookup_lib[size >> SC_LG_QUANTUM];
-	}
+	for (size = 0; size <= SC_SMALL_MAX; size += SC_QUANTUM)
+		dpm_fp_class_lookup[size >> SC_LG_QUANTUM] = (uint8_t)sc_size2class_compute(size);
 
 	for (cls = 0; cls < SC_NBINS; cls++) {
 		bin_info_init(&sc_bin_info[cls], sc_class_size[cls]);
-		dpm_fp_region_div_lib[cls].reg_size = sc_bin_info[cls].reg_size;
-		dpm_fp_region_div_lib[cls].magic = sc_bin_info[cls].div.magic;
-		dpm_fp_region_div[cls] = dpm_fp_region_div_lib[cls];
+		dpm_fp_region_div[cls].reg_size = sc_bin_info[cls].reg_size;
+		dpm_fp_region_div[cls].magic = sc_bin_info[cls].div.magic;
 	}
 }
 

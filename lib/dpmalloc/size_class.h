@@ -112,7 +112,7 @@ static inline size_t sc_class2size_compute(unsigned int cls)
 /* Class of a small size (<= SC_SMALL_MAX) by table. */
 static inline unsigned int sc_size2class_lookup(size_t size)
 {
-	return DPM_FP_TABLE(dpm_fp_class_lookup)[(size + SC_QUANTUM - 1) >> SC_LG_QUANTUM];
+	return dpm_fp_class_lookup[(size + SC_QUANTUM - 1) >> SC_LG_QUANTUM];
 }
 
 /* Class of a size: SC_CLASS_HUGE beyond the largest class (where the

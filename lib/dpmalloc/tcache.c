@@ -14,7 +14,6 @@
 #include "tcache.h"
 
 struct dpm_fp_tcache *dpm_fp_tcache_of[TCACHE_OF_LEN];
-struct dpm_fp_tcache *dpm_fp_tcache_of_lib[TCACHE_OF_LEN];
 
 uint64_t tcache_cross[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
 

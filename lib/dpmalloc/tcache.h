@@ -123,15 +123,12 @@ extern DPM_HIDDEN struct tcache tcache_none;
 /* The lcore's tcache, or tcache_none. */
 static inline struct tcache *tcache_lookup(unsigned int lcore_id)
 {
-	return (struct tcache *)dpm_fp_tcache_of_lib[lcore_id & TCACHE_OF_MASK];
+	return (struct tcache *)dpm_fp_tcache_of[lcore_id & TCACHE_OF_MASK];
 }
 
-/* Publish an lcore's tcache (tcache_none to withdraw it), in both tables
- * (dpm_fp.h). */
+/* Publish an lcore's tcache (tcache_none to withdraw it). */
 static inline void tcache_publish(unsigned int lcore_id, struct tcache *tc)
 {
-	__atomic_store_n(&dpm_fp_tcache_of_lib[lcore_id & TCACHE_OF_MASK], (struct dpm_fp_tcache *)tc,
-			 __ATOMIC_RELEASE);
 	__atomic_store_n(&dpm_fp_tcache_of[lcore_id & TCACHE_OF_MASK], (struct dpm_fp_tcache *)tc,
 			 __ATOMIC_RELEASE);
 }
@@ -139,7 +136,7 @@ static inline void tcache_publish(unsigned int lcore_id, struct tcache *tc)
 /* The lcore's tcache, or NULL: for everything but the easy paths. */
 static inline struct tcache *tcache_get(unsigned int lcore_id)
 {
-	struct tcache *tc = (struct tcache *)__atomic_load_n(&dpm_fp_tcache_of_lib[lcore_id & TCACHE_OF_MASK],
+	struct tcache *tc = (struct tcache *)__atomic_load_n(&dpm_fp_tcache_of[lcore_id & TCACHE_OF_MASK],
 							    __ATOMIC_ACQUIRE);
 
 	return tc != &tcache_none ? tc : NULL;
