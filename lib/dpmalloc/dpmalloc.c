@@ -23,9 +23,6 @@
 
 #include <errno.h>
 #include <string.h>
-#ifdef __SSE4_1__
-#include <smmintrin.h>
-#endif
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
@@ -707,18 +704,14 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * after which nothing looked up is trusted (a hard free may flush, run a
  * GC step, release a chunk).
  *
- * Instructions per object inside a group (release build, gcc 12 -O3,
- * -march=corei7, the group loops of dpm_free_bulk in objdump -d): with
- * SSE4.1, four pointers at a time, 25 instructions for four (6.25 each)
- * for a class that is a power of two up to a page, within a range of
- * matching pages (dpm_free_bulk_pow2(); a pointer outside the range reads
- * the page map around its page), and 44 for four (11 each) for the other
- * classes up to 256 B, within one page; one at a time otherwise, 12 for a
- * power of two (the region check is a mask) and 17 for the others
- * (div_is_multiple()), a new page adding 7. Against dpm_free()'s 49 and a
- * memcpy for rte_mempool_put_bulk(); a new group (another chunk or class)
- * costs about one dpm_free(). dpm_malloc_bulk() on a hit: 65 instructions
- * per call plus a memcpy of n pointers.
+ * Instructions per object inside a group, for a pointer in the page of the
+ * one before (release build, gcc 12 -O3, the group loops of dpm_free_bulk
+ * in objdump -d): 12 for a class that is a power of two up to a page (the
+ * region check is a mask), 17 for the others (div_is_multiple()); a new
+ * page adds 7 (was 25 for every object); against dpm_free()'s 49
+ * and a memcpy for rte_mempool_put_bulk(); a new group (another chunk or
+ * class) costs about one dpm_free(). dpm_malloc_bulk() on a hit: 65
+ * instructions per call plus a memcpy of n pointers.
  */
 /*
  * The inner loop of dpm_free_bulk_easy(): push pp[0], pp[1], ... below
@@ -729,87 +722,15 @@ unsigned int dpm_malloc_bulk(void **ptrs, unsigned int n, size_t size)
  * the head may alias anything. A pointer in the page of the one before
  * shares its page-map word, so only a new page reads the map (and checks
  * the chunk); pow2: the class is a power of two up to a page, whose region
- * starts are the offsets that are multiples of it (used where SSE4.1 is
- * not there; dpm_free_bulk_pow2() is); quads: check four and two pointers
- * at a time where SSE4.1 is there.
+ * starts are the offsets that are multiples of it.
  * Its loop is sensitive to where it lands: an edit elsewhere in
  * dpm_free_bulk() that changed no instruction of it (the socket check
  * shared with dpm_fp_free_other()) moved it by 32 bytes and made 64 B bulk
  * calls 1.6x -> 2.3x mempool's (4 alternating runs); measure after edits.
  */
-/* Classes that are no power of two check pointers four and two at a time
- * up to this size (16 regions a page and more): above it, where a page
- * holds too few regions for the vector loop to run long, it cost more
- * than it saved (384 B: 2.0x -> 2.2x mempool's). */
-#define DPM_BULK_QUAD_MAX 256u
-#ifdef __SSE4_1__
-/*
- * The vector check of dpm_free_bulk_group() and dpm_free_bulk_pow2(): a
- * pointer's lane of bad(v) & mask is nonzero unless the pointer is a
- * region start the group may take. range (power-of-two classes): d = p -
- * lo, bad = d | (lim - d), mask = the sign bit and size - 1. Otherwise (in
- * the page at base): bad = (p ^ base) above the page offset, or the
- * offset plus the phase, on 32-bit lanes, not a multiple of the region
- * size (div_is_multiple(): times inv, rotated right by shift, above max);
- * mask = all ones.
- */
-struct dpm_bulk_check {
-	bool range;
-	__m128i lo, lim, base, keep, off, phase, inv, max, sr, sl, mask;
-};
-
-static __rte_always_inline __m128i
-dpm_bulk_bad(const struct dpm_bulk_check *k, __m128i v)
-{
-	__m128i d, x;
-
-	if (k->range) {
-		d = _mm_sub_epi64(v, k->lo);
-		return _mm_or_si128(d, _mm_sub_epi64(k->lim, d));
-	}
-	x = _mm_mullo_epi32(_mm_add_epi32(_mm_and_si128(v, k->off), k->phase), k->inv);
-	x = _mm_or_si128(_mm_srl_epi32(x, k->sr), _mm_sll_epi32(x, k->sl));
-	return _mm_or_si128(_mm_and_si128(_mm_xor_si128(v, k->base), k->keep),
-			    _mm_xor_si128(x, _mm_min_epu32(x, k->max)));
-}
-
-/* Push pp[0], pp[1], ... below *headp four, then two, at a time while the
- * check takes them all, as pushes one at a time would leave them (pp[1]
- * below pp[0]); returns where it stopped. */
-static __rte_always_inline void **
-dpm_bulk_push_vectors(const struct dpm_bulk_check *k, void **pp, void **end, void ***headp)
-{
-	void **head = *headp;
-
-	while (end - pp >= 4) {
-		__m128i v = _mm_loadu_si128((const __m128i *)pp);
-		__m128i w = _mm_loadu_si128((const __m128i *)pp + 1);
-
-		if (!_mm_testz_si128(_mm_or_si128(dpm_bulk_bad(k, v), dpm_bulk_bad(k, w)), k->mask))
-			break;
-		head -= 4;
-		_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(w, 0x4e));
-		_mm_storeu_si128((__m128i *)head + 1, _mm_shuffle_epi32(v, 0x4e));
-		pp += 4;
-	}
-	while (end - pp >= 2) {
-		__m128i v = _mm_loadu_si128((const __m128i *)pp);
-
-		if (!_mm_testz_si128(dpm_bulk_bad(k, v), k->mask))
-			break;
-		head -= 2;
-		_mm_storeu_si128((__m128i *)head, _mm_shuffle_epi32(v, 0x4e));
-		pp += 2;
-	}
-	*headp = head;
-	return pp;
-}
-#endif
-
 static __rte_always_inline void **
 dpm_free_bulk_group(uintptr_t chunk, const uint32_t *map, uint32_t bits,
-		    const struct div_multiple *multp, bool pow2, bool quads, void **pp, void **end,
-		    void ***headp)
+		    const struct div_multiple *multp, bool pow2, void **pp, void **end, void ***headp)
 {
 	const uintptr_t chunk_mask = ((uintptr_t)1 << DPM_LG_CHUNK) - 1;
 	const struct div_multiple mult = *multp;
@@ -829,29 +750,6 @@ dpm_free_bulk_group(uintptr_t chunk, const uint32_t *map, uint32_t bits,
 		*--head = p;
 		if (++pp == end)
 			break;
-#ifdef __SSE4_1__
-		if (quads && !pow2) {
-			/* Four, then two, at a time while all are region starts
-			 * in the page of the one before. (Power-of-two classes
-			 * have dpm_free_bulk_pow2().) */
-			const struct dpm_bulk_check k = {
-				.range = false,
-				.base = _mm_set1_epi64x((long long)(page << DPM_FP_LG_PAGE)),
-				.keep = _mm_set1_epi64x((long long)~(uint64_t)DPM_PAGE_MASK),
-				.off = _mm_set_epi32(0, DPM_PAGE_MASK, 0, DPM_PAGE_MASK),
-				.phase = _mm_set_epi32(0, (int)phase, 0, (int)phase),
-				.inv = _mm_set1_epi32((int)mult.inv),
-				.max = _mm_set1_epi32((int)mult.max),
-				.sr = _mm_cvtsi32_si128((int)mult.shift),
-				.sl = _mm_cvtsi32_si128((int)((32 - mult.shift) & 31)),
-				.mask = _mm_set1_epi32(-1),
-			};
-
-			pp = dpm_bulk_push_vectors(&k, pp, end, &head);
-			if (pp == end)
-				break;
-		}
-#endif
 		p = *pp;
 		if (((uintptr_t)p >> DPM_FP_LG_PAGE) != page) {
 			if (((uintptr_t)p & ~chunk_mask) != chunk)
@@ -869,83 +767,6 @@ dpm_free_bulk_group(uintptr_t chunk, const uint32_t *map, uint32_t bits,
 	*headp = head;
 	return pp;
 }
-
-#ifdef __SSE4_1__
-/* Pages either side of a page that dpm_free_bulk_pow2() looks at when a
- * pointer leads it to a new one (a small run has at most 32 pages). */
-#define DPM_BULK_SPAN_PAGES 16u
-
-/*
- * dpm_free_bulk_group() for a class that is a power of two up to a page,
- * four and two pointers at a time. What it keeps is not one page but a
- * range of whole pages [lo, lo + lim + size) of the chunk whose page-map
- * words all name the group's class in a small run: every region start of
- * such a page is one of the class's regions. So a pointer is taken when
- * d = p - lo is at most lim and has no bit of size - 1 set: d | (lim - d)
- * has neither the sign bit nor those bits (lim is a multiple of size, so
- * lim - d has no low bit that d lacks; below lo, d wraps to negative). A
- * pointer outside the range starts a new one: the pages around its own
- * that match, up to DPM_BULK_SPAN_PAGES either side. The first pointer is
- * the caller's, whose page-map word is bits. Stops where the next pointer
- * is not such a region start, which it leaves unpushed.
- */
-static __rte_always_inline void **
-dpm_free_bulk_pow2(uintptr_t chunk, const uint32_t *map, uint32_t bits, uint32_t size,
-		   void **pp, void **end, void ***headp)
-{
-	const uintptr_t chunk_mask = ((uintptr_t)1 << DPM_LG_CHUNK) - 1;
-	const unsigned int npages = 1u << (DPM_LG_CHUNK - DPM_FP_LG_PAGE);
-	const uint32_t key = bits & 0x7ffu;
-	const uint64_t bad = (UINT64_C(1) << 63) | (size - 1);
-	void **head = *headp;
-	void *p = *pp;
-	uintptr_t lo = 0, lim = 0;   /* takes no pointer: lim - d < 0 */
-
-	if (pp == end)
-		return pp;   /* the stack is full */
-	for (;;) {
-		uintptr_t d = (uintptr_t)p - lo;
-
-		if (((d | (lim - d)) & bad) != 0) {
-			/* Not in the range: a region start in a page of the
-			 * class, around which the next range is found. */
-			unsigned int idx, first, last;
-
-			if (((uintptr_t)p & ~chunk_mask) != chunk || ((uintptr_t)p & (size - 1)) != 0)
-				break;
-			idx = (unsigned int)(((uintptr_t)p - chunk) >> DPM_FP_LG_PAGE);
-			if (((map[idx] ^ key) & 0x7ffu) != 0)
-				break;
-			for (first = idx; first > 0 && idx - first < DPM_BULK_SPAN_PAGES &&
-			     ((map[first - 1] ^ key) & 0x7ffu) == 0; first--)
-				;
-			for (last = idx; last + 1 < npages && last - idx < DPM_BULK_SPAN_PAGES &&
-			     ((map[last + 1] ^ key) & 0x7ffu) == 0; last++)
-				;
-			lo = chunk + ((uintptr_t)first << DPM_FP_LG_PAGE);
-			lim = ((uintptr_t)(last + 1 - first) << DPM_FP_LG_PAGE) - size;
-		}
-		*--head = p;
-		if (++pp == end)
-			break;
-		{
-			const struct dpm_bulk_check k = {
-				.range = true,
-				.lo = _mm_set1_epi64x((long long)lo),
-				.lim = _mm_set1_epi64x((long long)lim),
-				.mask = _mm_set1_epi64x((long long)bad),
-			};
-
-			pp = dpm_bulk_push_vectors(&k, pp, end, &head);
-		}
-		if (pp == end)
-			break;
-		p = *pp;
-	}
-	*headp = head;
-	return pp;
-}
-#endif
 
 static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 {
@@ -998,22 +819,10 @@ static void dpm_free_bulk_easy(struct tcache *tc, void **ptrs, unsigned int n)
 
 			/* Regions of a power of two up to a page never straddle a
 			 * page and runs start on one: the check is a mask. */
-			bool pow2 = mult.inv == 1 && mult.shift <= DPM_FP_LG_PAGE;
-
-#ifdef __SSE4_1__
-			if (pow2)
-				pp = dpm_free_bulk_pow2(chunk, map, bits, 1u << mult.shift, pp, end, &head);
-			else if (sc_bin_info[PM_BININD(bits)].reg_size <= DPM_BULK_QUAD_MAX)
-				pp = dpm_free_bulk_group(chunk, map, bits, &mult, false, true, pp, end, &head);
+			if (mult.inv == 1 && mult.shift <= DPM_FP_LG_PAGE)
+				pp = dpm_free_bulk_group(chunk, map, bits, &mult, true, pp, end, &head);
 			else
-				pp = dpm_free_bulk_group(chunk, map, bits, &mult, false, false, pp, end, &head);
-#else
-			if (pow2) {
-				pp = dpm_free_bulk_group(chunk, map, bits, &mult, true, false, pp, end, &head);
-			} else {
-				pp = dpm_free_bulk_group(chunk, map, bits, &mult, false, false, pp, end, &head);
-			}
-#endif
+				pp = dpm_free_bulk_group(chunk, map, bits, &mult, false, pp, end, &head);
 			i = (unsigned int)(pp - ptrs);
 		}
 		tcache_bin_head_set(tb, head);
