@@ -325,17 +325,20 @@ cmp_ptr(const void *a, const void *b)
 }
 
 /*
- * dpm_free_bulk() checks a group's pointers several at a time and keeps,
- * for a power-of-two class, a range of pages of the class rather than one
- * page. An odd pointer at every position of a group, with the group in
- * ascending, descending and allocation order, for every small class:
- * refused when it is no object (interior, a large run's inner page, a
- * chunk's header, memory not ours); freed to its own class when it is a
- * live object of another class whose run lies between two runs of the
- * group (for a power-of-two class, one whose address is a multiple of the
- * class size, which only the page check tells apart). Either way exactly
- * the group's objects go on the class's stack: the next allocations of the
- * class hand out that set, and the other class's next one that object.
+ * dpm_free_bulk() validates a group of pointers of one chunk and class
+ * with what they share (the page-map word of the page of the one before):
+ * whatever shortcut it takes, a pointer that is not one of the class's
+ * region starts must end the group there. An odd pointer at every position
+ * of a group, with the group in ascending, descending and shuffled order,
+ * for every small class: refused when it is no object (interior, a large
+ * run's inner page, a chunk's header, memory not ours); freed to its own
+ * class when it is a live object of another class whose run lies between
+ * two runs of the group (for a power-of-two class, one whose address is a
+ * multiple of the class size, which only the page check tells apart).
+ * Either way exactly the group's objects go on the class's stack: the next
+ * allocations of the class hand out that set, and the other class's next
+ * one that object. (Written for vector checks that were measured and not
+ * kept; it failed with each of four faults put into them.)
  */
 Test(bulk, free_bulk_takes_exactly_the_region_starts_at_every_position)
 {
