@@ -32,7 +32,8 @@ for size in $sizes; do
 			--no-pci --no-huge -m 512 -l 0 --file-prefix=bulkorder$$ \
 			--log-level=lib.eal:error -- "$size" "$1" "$2" >/dev/null 2>&1
 		n=$(callgrind_annotate "$out" 2>/dev/null | awk '/dpm_free_bulk[ \[]/ && !done { gsub(",", "", $1); print $1; done = 1 }')
-		awk -v n="${n:-0}" -v it=$iters -v s="$size" -v o="$2" 'BEGIN {
+		[ -n "$n" ] || { echo "bulk-order-insns: $size B $2: no count (did bulk_order run under valgrind?)" >&2; exit 1; }
+		awk -v n="$n" -v it=$iters -v s="$size" -v o="$2" 'BEGIN {
 			printf "%5s B %-5s %6.1f instructions per object in dpm_free_bulk\n", s, o, n / (7 * it * 64) }'
 	done
 done

@@ -20,6 +20,7 @@
  *   bulk_order [EAL options] -- SIZE SPREAD page|few|many
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ main(int argc, char **argv)
 	void **all, *p[N], *q[N];
 	unsigned int idx[N], spread, pool;
 	uint64_t seed = 12345, best = UINT64_MAX;
-	const char *order;
+	bool page, many;
 	size_t size;
 	int iters;
 
@@ -55,7 +56,12 @@ main(int argc, char **argv)
 	}
 	size = strtoul(argv[1], NULL, 0);
 	spread = (unsigned int)atoi(argv[2]);
-	order = argv[3];
+	page = strcmp(argv[3], "page") == 0;
+	many = strcmp(argv[3], "many") == 0;
+	if (!page && !many && strcmp(argv[3], "few") != 0) {
+		fprintf(stderr, "bulk_order: order %s: page, few or many\n", argv[3]);
+		return 1;
+	}
 	iters = getenv("ITERS") != NULL ? atoi(getenv("ITERS")) : 20000;
 	pool = N * (spread > 0 ? spread : 1);
 	all = calloc(pool, sizeof(void *));
@@ -74,7 +80,7 @@ main(int argc, char **argv)
 				;
 		} while (k < i);
 		idx[i] = j;
-		p[i] = strcmp(order, "page") == 0 ? all[i] : all[j];
+		p[i] = page ? all[i] : all[j];
 	}
 	for (int rep = 0; rep < 7; rep++) {
 		uint64_t t0 = rte_rdtsc_precise(), t;
@@ -87,14 +93,14 @@ main(int argc, char **argv)
 			 * freed, reversed: page and few keep it, many
 			 * reshuffles it. */
 			for (unsigned int i = 0; i < N; i++)
-				p[i] = q[strcmp(order, "many") == 0 ? (i * 37) % N : i];
+				p[i] = q[many ? (i * 37) % N : i];
 		}
 		t = rte_rdtsc_precise() - t0;
 		if (t < best)
 			best = t;
 	}
 	printf("bulk_order: %zu B, spread %u, %s: %.2f cycles per object (free+alloc bulk)\n",
-	       size, spread, order, (double)best / ((double)iters * N));
+	       size, spread, argv[3], (double)best / ((double)iters * N));
 	for (unsigned int i = 0; i < N; i++)
 		dpm_free(p[i]);
 	for (unsigned int i = 0; i < pool; i++) {
@@ -102,7 +108,7 @@ main(int argc, char **argv)
 
 		for (k = 0; k < N && idx[k] != i; k++)
 			;
-		if (strcmp(order, "page") == 0 ? i >= N : k == N)
+		if (page ? i >= N : k == N)
 			dpm_free(all[i]);
 	}
 	free(all);
