@@ -123,9 +123,16 @@ def goals(b):
         d = b.get(w, p, dpm, "ops/s")
         cyc = ratio(b.get(w, p, dpm, "cycles/obj"),
                     b.get(w, p, "mempool_fixed", "cycles/obj"))
+        prod = ratio(b.get(w, p, dpm, "prod_cycles/obj"),
+                     b.get(w, p, "mempool_fixed", "prod_cycles/obj"))
+        sides = []
+        if cyc:
+            sides.append("consumer cycles/obj %.2f×" % cyc)
+        if prod:
+            sides.append("producer %.2f×" % prod)
         add("pipeline %s, records read: ≥ 1.1× mempool_fixed objects/s" % what,
             ratio(d, b.get(w, p, "mempool_fixed", "ops/s")), ge(1.1),
-            "(consumer cycles/obj %.2f×)" % cyc if cyc else "")
+            "(%s)" % ", ".join(sides) if sides else "")
         if w == "pipeline":
             add("pipeline per object: ≥ 4× jemalloc objects/s",
                 ratio(d, b.get(w, p, "jemalloc", "ops/s")), ge(4.0))
@@ -196,6 +203,7 @@ def numbers_table(b):
         for p in b.params(w):
             rows.append((w, p, "ops/s", "%s %s B: Mobj/s ↑" % (label, p)))
             rows.append((w, p, "cycles/obj", "… consumer cycles/obj"))
+            rows.append((w, p, "prod_cycles/obj", "… producer cycles/obj"))
     for p in b.params("false_sharing"):
         rows.append(("false_sharing", p, "s", "passive false sharing: ms"))
     for w, label in (("scaling", "scaling, 1 in 8 remote"),

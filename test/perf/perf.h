@@ -136,8 +136,9 @@ struct rte_mempool *perf_mempool_for(size_t size);
 #define PERF_MEMPOOL_NAME "mempool_general"
 
 /* perf_run.c: interleaved repetitions */
-/** Most units one measurement reports (pipeline: ops/s and cycles/obj). */
-#define PERF_MAX_UNITS 2
+/** Most units one measurement reports (pipeline: ops/s, consumer and
+ * producer cycles/obj). */
+#define PERF_MAX_UNITS 3
 /**
  * One measurement of several columns, interleaved: a warm-up of every
  * column, then perf_opt.reps rounds, each running every column once, so

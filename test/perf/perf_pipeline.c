@@ -18,8 +18,10 @@
  *                       (dpm_malloc_bulk/dpm_free_bulk,
  *                       rte_mempool_get_bulk/put_bulk)
  * Each reports objects per second (wall time, producer start to the
- * consumer's last free) and the consumer's busy cycles per object (read
- * and free, the polling of an empty ring left out). ring_only is the ring
+ * consumer's last free), the consumer's busy cycles per object (read
+ * and free, the polling of an empty ring left out) and the producer's
+ * (allocation and writes, the waits on a full ring left out): which side
+ * bounds the rate. ring_only is the ring
  * and the record traffic alone: records from a static slab, never freed.
  */
 
@@ -52,6 +54,8 @@ struct perf_pipe {
 	uint64_t t_end;         /**< consumer's cycle after its last free */
 	uint64_t consumed;
 	uint64_t busy;          /**< consumer cycles spent on records */
+	uint64_t prod_busy;     /**< producer cycles spent allocating and writing */
+	uint64_t produced;
 	uint64_t sum;           /**< what the consumer read (kept) */
 	int done;               /**< producer finished (atomic) */
 	int failed;             /**< an allocation failed */
@@ -92,13 +96,17 @@ perf_pipe_produce(enum perf_kind k, struct perf_pipe *pp)
 
 	pp->t_start = rte_rdtsc();
 	deadline = pp->t_start + pp->duration;
-	while (rte_rdtsc() < deadline) {
+	uint64_t busy = 0, now = pp->t_start;
+
+	while (now < deadline) {
 		unsigned int sent = 0;
 
 		if (unlikely(perf_pipe_fill(k, pp, objs, seq) < 0)) {
 			pp->failed = 1;
 			break;
 		}
+		/* Allocation and writes only: the ring's waits are left out. */
+		busy += rte_rdtsc() - now;
 		seq += PERF_BURST;
 		for (;;) {
 			sent += rte_ring_sp_enqueue_burst(pp->ring, objs + sent,
@@ -108,7 +116,10 @@ perf_pipe_produce(enum perf_kind k, struct perf_pipe *pp)
 			/* Full: the consumer may be waiting for our CPU. */
 			sched_yield();
 		}
+		now = rte_rdtsc();
 	}
+	pp->prod_busy = busy;
+	pp->produced = seq;
 	__atomic_store_n(&pp->done, 1, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -252,6 +263,7 @@ perf_pipe_once(struct perf_run *run, unsigned int i, bool warm, double *out)
 	out[0] = (double)pp.consumed * (double)rte_get_tsc_hz() /
 		(double)(pp.t_end - pp.t_start);
 	out[1] = (double)pp.busy / (double)pp.consumed;
+	out[2] = pp.produced ? (double)pp.prod_busy / (double)pp.produced : 0.0;
 	return 0;
 }
 
@@ -297,7 +309,8 @@ perf_run_pipeline(struct perf_allocator *tab, unsigned int n)
 	for (m = 0; m < RTE_DIM(modes); m++) {
 		struct perf_run run = {
 			.workload = modes[m].workload, .param = param,
-			.units = { "ops/s", "cycles/obj" }, .nb_units = 2,
+			.units = { "ops/s", "cycles/obj", "prod_cycles/obj" },
+			.nb_units = 3,
 			.once = perf_pipe_once, .ctx = &pc, .tab = all,
 			.n = RTE_MIN(n + 1, (unsigned int)PERF_MAX_ALLOCATORS),
 		};
