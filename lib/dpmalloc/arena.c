@@ -29,6 +29,7 @@ static struct arena *arena_large[RTE_MAX_NUMA_NODES];
 /* dpmalloc.h's inline free reads the descriptor and the page map. */
 static_assert(offsetof(struct chunk_desc, arena_socket) == offsetof(struct dpm_fp_desc, arena_socket) &&
 	      offsetof(struct chunk_desc, arena) == offsetof(struct dpm_fp_desc, arena) &&
+	      offsetof(struct arena_chunk, desc) == DPM_FP_DESC_OFFSET &&
 	      offsetof(struct arena_chunk, map) == DPM_FP_MAP_OFFSET && PM_SMALL == DPM_FP_PM_SMALL &&
 	      PM_LARGE == DPM_FP_PM_LARGE,
 	      "fast-path mirror of the chunk header");
@@ -194,7 +195,7 @@ static void arena_chunk_init(struct arena *a, struct arena_chunk *chunk)
  * with the arena lock. */
 static int arena_chunk_add_locked(struct arena *a)
 {
-	struct arena_chunk *chunk = chunk_alloc(a->socket_id, 1, DPM_CHUNK);
+	struct arena_chunk *chunk = chunk_alloc(a->socket_id, 1, DPM_CHUNK, false);
 
 	if (chunk == NULL)
 		return -ENOMEM;

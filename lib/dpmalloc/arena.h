@@ -56,7 +56,8 @@ enum chunk_kind {
 };
 
 /* What the radix tree maps a chunk to. For arena chunks it is the first
- * thing in the chunk; for huge objects it comes from base. */
+ * thing in the chunk after the zone's head (DPM_FP_DESC_OFFSET); for huge
+ * objects it comes from base. */
 struct chunk_desc {
 	struct arena *arena;       /* owner (for huge: the one that accounts it) */
 	void *addr;                /* first chunk */
@@ -100,6 +101,9 @@ struct run {
 };
 
 struct arena_chunk {
+	/* Not ours: DPDK's heap-element header where the chunk is the first
+	 * of a headed span (DPM_FP_CHUNK_HEAD); never read or written. */
+	uint8_t zone_head[DPM_FP_CHUNK_HEAD];
 	struct chunk_desc desc;
 	uint32_t map[DPM_CHUNK_NPAGES];
 	struct run runs[];         /* index: page - arena_map_bias */
@@ -191,6 +195,12 @@ void arena_decay_spare(struct arena *a);
 static inline struct arena_chunk *arena_chunk_of(const void *ptr)
 {
 	return (struct arena_chunk *)((uintptr_t)ptr & ~(uintptr_t)DPM_CHUNK_MASK);
+}
+
+/* The arena chunk whose descriptor desc is (desc->kind == CHUNK_ARENA). */
+static inline struct arena_chunk *arena_chunk_of_desc(struct chunk_desc *desc)
+{
+	return container_of(desc, struct arena_chunk, desc);
 }
 
 static inline size_t arena_pageind(const struct arena_chunk *chunk, const void *ptr)

@@ -57,7 +57,7 @@ static int base_grow_locked(struct base_socket *bs, int socket_id, size_t size)
 {
 	struct zone_span zone;
 	size_t block = RTE_MAX(bs->next_block, DPM_ALIGN_UP(size + RTE_CACHE_LINE_SIZE * 2, DPM_PAGE));
-	int rc = zone_source->reserve(socket_id, block, DPM_PAGE, &zone);
+	int rc = zone_source->reserve(socket_id, block, DPM_PAGE, false, &zone);
 	struct base_block *b;
 
 	if (rc != 0)

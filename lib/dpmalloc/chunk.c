@@ -75,13 +75,18 @@ static size_t span_words(size_t nchunks)
  * search at once, so of several exact fits both take the lowest (the
  * first found): not scanning on is worth more than the side. *run_len is the best
  * run length seen so far (in spans looked at before) and gets the new
- * one. Returns the chunk index, or -1 when nothing here beats *run_len.
+ * one. whole: for a huge object, which owns its chunks from their first
+ * byte, so not in a headed span's first chunk. Returns the chunk index, or
+ * -1 when nothing here beats *run_len.
  */
-static long span_find_best(struct span *sp, size_t nchunks, size_t align, bool high, size_t *run_len)
+static long span_find_best(struct span *sp, size_t nchunks, size_t align, bool high, bool whole,
+			   size_t *run_len)
 {
 	size_t step = align / DPM_CHUNK;
 	size_t skew = (DPM_ALIGN_UP(sp->base, align) - sp->base) / DPM_CHUNK;
-	size_t i = 0, longest = 0;
+	/* A headed span's first chunk is for arena chunks only. */
+	size_t first = whole && sp->zone.head != 0 ? 1 : 0;
+	size_t i = first, longest = 0;
 	long best = -1;
 
 	/* The bound lets a search for a long run skip a span of short ones
@@ -119,7 +124,7 @@ static long span_find_best(struct span *sp, size_t nchunks, size_t align, bool h
 		}
 		i = j;
 	}
-	if (i >= sp->nchunks)
+	if (i >= sp->nchunks && first == 0)
 		sp->maxrun = longest;   /* scanned it all */
 	return best;
 }
@@ -169,7 +174,8 @@ static struct span *span_desc_get_locked(struct chunk_socket *cs, int socket_id,
  * costing DPDK a hugepage more for its memzone header), and best-fit
  * placement keeps such misses rare.
  */
-static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, size_t nchunks, size_t align)
+static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, size_t nchunks, size_t align,
+					bool whole)
 {
 	size_t need = nchunks * DPM_CHUNK + (align > DPM_CHUNK ? align - DPM_CHUNK : 0);
 	size_t footprint = cs->stats.bytes_reserved;
@@ -186,7 +192,9 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 		size = RTE_MIN(size, DPM_ALIGN_DOWN(cs->limit - cs->stats.bytes_reserved, DPM_CHUNK));
 	}
 	for (;;) {
-		rc = zone_source->reserve(socket_id, size, DPM_CHUNK, &zone);
+		/* Headed only for an arena chunk (zone.h): a huge object
+		 * starts at its span's first chunk. */
+		rc = zone_source->reserve(socket_id, size, DPM_CHUNK, !whole, &zone);
 		/* no memzone slot left (-ENOSPC): a smaller span needs one too */
 		if (rc == 0 || rc == -ENOSPC || size == need)
 			break;
@@ -216,8 +224,8 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	cs->stats.spans_reserved++;
 	cs->stats.bytes_reserved += size;
 	cs->nfree += sp->nfree;
-	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p for %zu chunks, %zu free%s", socket_id, zone.name,
-		size >> 20, zone.addr, nchunks, cs->nfree - sp->nfree,
+	DPM_LOG(DEBUG, "socket %d: span %s of %zu MiB at %p%s for %zu chunks, %zu free%s", socket_id, zone.name,
+		size >> 20, zone.addr, zone.head != 0 ? " (headed)" : "", nchunks, cs->nfree - sp->nfree,
 		cs->nfree - sp->nfree >= nchunks ? " (contiguity miss)" : "");
 	return sp;
 }
@@ -237,7 +245,8 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
  * about 1.3-2.9 us against 0.2-0.6 us for the old first fit (ad hoc bench
  * on the anonymous zone source, busy machine).
  */
-static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, size_t align, long *at)
+static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, size_t align, bool whole,
+				       long *at)
 {
 	struct span *sp, *best = NULL;
 	size_t run_len = SIZE_MAX;
@@ -248,7 +257,7 @@ static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, 
 	for (sp = cs->spans; sp != NULL && run_len > nchunks; sp = sp->next) {
 		if (sp->nfree < nchunks)
 			continue;
-		i = span_find_best(sp, nchunks, align, nchunks > 1, &run_len);
+		i = span_find_best(sp, nchunks, align, nchunks > 1, whole, &run_len);
 		if (i >= 0) {
 			best = sp;
 			*at = i;
@@ -257,7 +266,7 @@ static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, 
 	return best;
 }
 
-void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
+void *chunk_alloc(int socket_id, size_t nchunks, size_t align, bool whole)
 {
 	struct chunk_socket *cs = &chunk_sockets[socket_id];
 	struct span *sp;
@@ -265,11 +274,11 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align)
 	void *addr = NULL;
 
 	dpm_lock(&cs->lock);
-	sp = chunk_place_locked(cs, nchunks, align, &i);
+	sp = chunk_place_locked(cs, nchunks, align, whole, &i);
 	if (sp == NULL) {
-		sp = span_reserve_locked(cs, socket_id, nchunks, align);
+		sp = span_reserve_locked(cs, socket_id, nchunks, align, whole);
 		if (sp != NULL)
-			i = span_find_best(sp, nchunks, align, nchunks > 1, &(size_t){ SIZE_MAX });
+			i = span_find_best(sp, nchunks, align, nchunks > 1, whole, &(size_t){ SIZE_MAX });
 	}
 	if (sp != NULL && i >= 0) {
 		span_mark(sp, (size_t)i, nchunks, false);

@@ -8,7 +8,11 @@
 /*
  * Chunks and spans, per socket.
  *
- * A span is one zone reservation: a chunk-aligned run of whole chunks.
+ * A span is one zone reservation: a chunk-aligned run of whole chunks. A
+ * headed span (zone.h) holds DPDK's header of its memzone in the first
+ * DPM_FP_CHUNK_HEAD bytes: its first chunk serves arena chunks only, which
+ * leave those bytes alone, and its memzone takes no hugepage beyond its
+ * chunks.
  * Spans grow geometrically with the socket's footprint (first_span_size,
  * then doubling it up to 32 MiB, then spans of 32 MiB until it reaches
  * 256 MiB, then an eighth of the footprint each time, up to
@@ -55,10 +59,13 @@ void chunk_boot(const struct chunk_config *cfg);
 
 /*
  * nchunks contiguous chunks of socket_id aligned to align (a power of two,
- * at least DPM_CHUNK). NULL with rte_errno = ENOMEM when the socket cannot
- * grow. Takes the socket's lock; may reserve a memzone.
+ * at least DPM_CHUNK). whole: the caller owns them from their first byte
+ * (a huge object), so not a headed span's first chunk, whose first
+ * DPM_FP_CHUNK_HEAD bytes are DPDK's (zone.h); an arena chunk leaves them
+ * alone and may take it. NULL with rte_errno = ENOMEM when the socket
+ * cannot grow. Takes the socket's lock; may reserve a memzone.
  */
-void *chunk_alloc(int socket_id, size_t nchunks, size_t align);
+void *chunk_alloc(int socket_id, size_t nchunks, size_t align, bool whole);
 
 /* Give chunks back to their span. */
 void chunk_dealloc(int socket_id, void *addr, size_t nchunks);

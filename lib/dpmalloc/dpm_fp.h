@@ -52,8 +52,17 @@ extern "C" {
  * state DPM_FP_PM_LARGE and its class in bits 3-10 too. */
 #define DPM_FP_PM_SMALL 3u
 #define DPM_FP_PM_LARGE 4u
+/*
+ * An arena chunk's first DPM_FP_CHUNK_HEAD bytes are not the allocator's:
+ * in the first chunk of a span reserved headed (zone.h) they hold DPDK's
+ * header of the memzone's heap element, which DPDK may write at any time.
+ * So the descriptor starts after them, and the page map after it.
+ */
+#define DPM_FP_CHUNK_HEAD 128
+/* Offset of the descriptor (struct dpm_fp_desc) in an arena chunk. */
+#define DPM_FP_DESC_OFFSET DPM_FP_CHUNK_HEAD
 /* Offset of the page map in an arena chunk (after the descriptor). */
-#define DPM_FP_MAP_OFFSET 64
+#define DPM_FP_MAP_OFFSET (DPM_FP_DESC_OFFSET + 64)
 
 /*
  * One size class of a tcache: a stack of cached objects, kept as jemalloc's
@@ -190,7 +199,7 @@ void dpm_fp_free_large(struct dpm_fp_tcache *tc, void *ptr, uint32_t bits);
  * built against one layout cannot load a library of another: the dynamic
  * loader fails loudly (undefined symbol) before any inline path runs.
  */
-#define DPM_FP_LAYOUT_VERSION 3
+#define DPM_FP_LAYOUT_VERSION 4
 #define DPM_FP_PASTE_(a, b) a ## b
 #define DPM_FP_PASTE(a, b) DPM_FP_PASTE_(a, b)
 #define DPM_FP_LAYOUT_SYM DPM_FP_PASTE(dpm_fp_layout_v, DPM_FP_LAYOUT_VERSION)
@@ -378,7 +387,7 @@ dpm_fp_map_bits(const void *ptr)
 static __rte_always_inline const struct dpm_fp_desc *
 dpm_fp_chunk_desc(const void *ptr)
 {
-	return (const struct dpm_fp_desc *)dpm_fp_chunk_base(ptr);
+	return (const struct dpm_fp_desc *)(dpm_fp_chunk_base(ptr) + DPM_FP_DESC_OFFSET);
 }
 
 /* The byte offset of a page map word's class in tables of 8-byte entries,

@@ -362,7 +362,7 @@ static int dpm_obj_lookup(const void *ptr, struct dpm_obj *obj, bool freeing)
 		obj->usable = desc->size;
 		return 0;
 	}
-	chunk = (struct arena_chunk *)desc;
+	chunk = arena_chunk_of_desc(desc);
 	obj->pageind = arena_pageind(chunk, ptr);
 	bits = chunk->map[obj->pageind];
 	switch (PM_STATE(bits)) {
@@ -487,7 +487,7 @@ static void dpm_obj_free(void *ptr, const struct dpm_obj *obj)
 	/* Refused: a double free that raced another free of the object (or,
 	 * for a region, found it free in its run or parked). */
 	if (obj->cls < SC_NBINS ? arena_bin_flush(desc->arena, obj->cls, &ptr, 1, true) == 0
-				: !arena_dalloc_large(desc->arena, (struct arena_chunk *)desc, ptr))
+				: !arena_dalloc_large(desc->arena, arena_chunk_of_desc(desc), ptr))
 		rte_errno = EINVAL;
 }
 
@@ -612,7 +612,7 @@ void *dpm_realloc(void *ptr, size_t size)
 
 			if (dpm_watch)
 				dpm_watch_shrink(ptr, obj.usable, usable);
-			if (arena_ralloc_large_in_place((struct arena_chunk *)obj.desc, obj.pageind, req.cls)) {
+			if (arena_ralloc_large_in_place(arena_chunk_of_desc(obj.desc), obj.pageind, req.cls)) {
 				if (dpm_watch)
 					dpm_watch_grow(ptr, obj.usable, usable);
 				return ptr;

@@ -35,7 +35,7 @@ void *huge_malloc(struct arena *a, size_t usize, size_t align)
 			return NULL;
 		}
 	}
-	addr = chunk_alloc(a->socket_id, nchunks, RTE_MAX(align, DPM_CHUNK));
+	addr = chunk_alloc(a->socket_id, nchunks, RTE_MAX(align, DPM_CHUNK), true);
 	if (addr != NULL) {
 		desc->arena = a;
 		desc->addr = addr;

@@ -36,8 +36,8 @@ struct chunk_desc;
 #define RTREE_LEAF_LEN ((size_t)1 << RTREE_LEAF_BITS)
 
 /* The tree is dpm_fp.h's dpm_fp_rtree_root (the inline free reads it);
- * entries are struct chunk_desc addresses: a huge object's as is, an arena
- * chunk's (its base) plus its arena's tag, an odd number below the chunk
+ * entries name struct chunk_desc addresses: a huge object's as is, an arena
+ * chunk's as its base (the descriptor is DPM_FP_DESC_OFFSET above) plus its arena's tag, an odd number below the chunk
  * size (see struct dpm_fp_leaf). */
 #define rtree_leaf dpm_fp_leaf
 #define rtree_root dpm_fp_rtree_root
@@ -49,13 +49,15 @@ static inline uintptr_t rtree_arena_tag(int socket_id, unsigned int index)
 	       (uintptr_t)index << DPM_FP_RTREE_INDEX_SHIFT;
 }
 
-/* The descriptor an entry names: an arena chunk's base without its tag, a
- * huge object's descriptor as is (NULL for none). */
+/* The descriptor an entry names: in an arena chunk, at DPM_FP_DESC_OFFSET
+ * from its base (the entry without its tag); a huge object's descriptor
+ * as is (NULL for none). */
 static inline struct chunk_desc *rtree_entry_desc(uintptr_t entry)
 {
-	uintptr_t mask = (entry & DPM_FP_RTREE_ARENA) ? ((uintptr_t)1 << DPM_LG_CHUNK) - 1 : 0;
-
-	return (struct chunk_desc *)(entry & ~mask);
+	if (entry & DPM_FP_RTREE_ARENA)
+		return (struct chunk_desc *)((entry & ~(((uintptr_t)1 << DPM_LG_CHUNK) - 1)) +
+					     DPM_FP_DESC_OFFSET);
+	return (struct chunk_desc *)entry;
 }
 
 /* Descriptor of the chunk holding addr, or NULL. Lock-free. */
@@ -75,7 +77,7 @@ static inline struct chunk_desc *rtree_lookup(const void *addr)
  * cache-line aligned (the entry's low bits are tags). */
 int rtree_set(const void *addr, size_t nchunks, struct chunk_desc *desc, int socket_id);
 
-/* Map an arena chunk, whose descriptor is its base, with its arena's tag
+/* Map an arena chunk (its base; the descriptor is at DPM_FP_DESC_OFFSET) with its arena's tag
  * (rtree_arena_tag()), so that the inline free recognises a chunk of the
  * lcore's own arena with one compare. */
 int rtree_set_arena(void *chunk, uintptr_t tag, int socket_id);

@@ -63,9 +63,9 @@ itest_stats_total(void)
 
 /**
  * A chunk-aligned huge object of size bytes whose first page imitates an
- * arena chunk's header: the socket id at byte 28 and page-map word 0 at
- * byte 64 set to word (the layout of struct dpm_fp_desc and
- * DPM_FP_MAP_OFFSET). No free may trust these bytes: they are the user's.
+ * arena chunk's header: the socket id where struct dpm_fp_desc has it
+ * (at DPM_FP_DESC_OFFSET) and page-map word 0 (at DPM_FP_MAP_OFFSET) set
+ * to word. No free may trust these bytes: they are the user's.
  */
 static inline uint8_t *
 itest_forged_huge(size_t size, int32_t socket, uint32_t word)
@@ -78,8 +78,8 @@ itest_forged_huge(size_t size, int32_t socket, uint32_t word)
 	cr_assert_not_null(p);
 	cr_assert_eq((uintptr_t)p % ITEST_CHUNK, 0);
 	memset(p, 0, ITEST_PAGE);
-	memcpy(p + 28, &socket, sizeof(socket));
-	memcpy(p + 64, &word, sizeof(word));
+	memcpy(p + DPM_FP_DESC_OFFSET + offsetof(struct dpm_fp_desc, arena_socket), &socket, sizeof(socket));
+	memcpy(p + DPM_FP_MAP_OFFSET, &word, sizeof(word));
 	return p;
 }
 

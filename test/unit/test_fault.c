@@ -75,7 +75,7 @@ static uint64_t splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static int fault_reserve(int socket_id, size_t size, size_t align, struct zone_span *out)
+static int fault_reserve(int socket_id, size_t size, size_t align, bool may_head, struct zone_span *out)
 {
 	/* spans are chunk-aligned; metadata blocks (base.c) page-aligned */
 	bool is_span = align >= DPM_CHUNK;
@@ -98,7 +98,7 @@ static int fault_reserve(int socket_id, size_t size, size_t align, struct zone_s
 		__atomic_fetch_add(&fault.injected, 1, __ATOMIC_RELAXED);
 		return -ENOMEM;
 	}
-	return fault.inner->reserve(socket_id, size, align, out);
+	return fault.inner->reserve(socket_id, size, align, may_head, out);
 }
 
 static int fault_release(struct zone_span *span)

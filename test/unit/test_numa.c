@@ -1000,7 +1000,7 @@ static unsigned int fill_socket(int s, void **p, unsigned int max)
 		p[n] = dpm_malloc_socket(HUGE_FILL, s);
 		if (p[n] == NULL)
 			break;
-		cr_assert_eq(dpm_socket_of(p[n]), s);
+		cr_assert_eq(dpm_socket_of(p[n]), s, "object %u at %p: socket %d", n, p[n], dpm_socket_of(p[n]));
 		obj_fill(p[n], HUGE_FILL, s, n);
 		n++;
 	}

@@ -68,7 +68,7 @@ Test(rtree, arena_tags_name_one_arena_and_decode_to_the_chunk)
 				const void *p = (const void *)(c + off);
 				uintptr_t e = dpm_fp_rtree_entry(p);
 
-				cr_assert_eq(rtree_lookup(p), (struct chunk_desc *)c);
+				cr_assert_eq(rtree_lookup(p), (struct chunk_desc *)((uintptr_t)c + DPM_FP_DESC_OFFSET));
 				cr_assert_eq(e, dpm_fp_chunk_base(p) + tag);
 				cr_assert(dpm_fp_entry_arena(e, dpm_fp_chunk_base(p)));
 				cr_assert_neq(e, dpm_fp_chunk_base(p) + DPM_FP_RTREE_TAG_NONE);
