@@ -722,6 +722,19 @@ bool arena_dalloc_large(struct arena *a, struct arena_chunk *chunk, const void *
 	return true;
 }
 
+bool arena_small_freed(struct arena *a, unsigned int binind, const void *ptr)
+{
+	struct bin *bin = &a->bins[binind];
+	uint32_t idx;
+	bool freed;
+
+	dpm_lock(&bin->lock);
+	freed = arena_bin_region_live_locked(a, binind, &sc_bin_info[binind], ptr, &idx) == NULL ||
+		(bin->xfer != NULL && arena_bin_parked_locked(bin, ptr));
+	dpm_unlock(&bin->lock);
+	return freed;
+}
+
 bool arena_dead_pointer(struct arena_chunk *chunk, const void *ptr)
 {
 	struct arena *a = chunk->desc.arena;

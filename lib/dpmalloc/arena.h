@@ -280,6 +280,12 @@ void arena_double_free(struct arena *a, const void *ptr, const char *what);
  * object (an interior pointer, not a double free). */
 bool arena_dead_pointer(struct arena_chunk *chunk, const void *ptr);
 
+/* Whether ptr, a region start of small class binind in one of a's chunks
+ * (its page map says so), was freed already: free in its run, or parked in
+ * the bin's transfer cache. Takes the bin lock (a slow-path check, for
+ * dpm_realloc()). */
+bool arena_small_freed(struct arena *a, unsigned int binind, const void *ptr);
+
 /* Large: resize in place to new_cls (shrink, or grow into free pages
  * behind). Returns true when done. */
 bool arena_ralloc_large_in_place(struct arena_chunk *chunk, size_t pageind, unsigned int new_cls);

@@ -573,6 +573,33 @@ void dpm_free_hard(void *ptr)
  * realloc, bulk calls.
  */
 
+/*
+ * Whether a looked-up object was freed already, as far as the caller can
+ * tell: the page map calls it live, but its region is free in its run or
+ * parked in its bin's transfer cache, or it waits in the caller's own
+ * tcache (another lcore's is that lcore's to read). Counted and logged as
+ * a double free. dpm_realloc()'s check: resizing a freed object in place
+ * would hand it out twice, and moving it would free it twice. A huge
+ * object's chunks leave the radix tree when it is freed, so the look-up
+ * refused it already.
+ */
+static bool dpm_obj_freed(const void *ptr, const struct dpm_obj *obj)
+{
+	struct tcache *tc = dpm_tcache_self();
+	const char *where = NULL;
+
+	if (obj->cls == SC_CLASS_HUGE)
+		return false;
+	if (tc != NULL && tcache_holds(tc, obj->cls, ptr))
+		where = "in the tcache";
+	else if (obj->cls < SC_NBINS && arena_small_freed(obj->desc->arena, obj->cls, ptr))
+		where = "free in its run or parked";
+	if (where == NULL)
+		return false;
+	arena_double_free(obj->desc->arena, ptr, where);
+	return true;
+}
+
 void *dpm_realloc(void *ptr, size_t size)
 {
 	struct sc_request req;
@@ -584,12 +611,16 @@ void *dpm_realloc(void *ptr, size_t size)
 	if (!dpm_query_ready())
 		return NULL;   /* rte_errno = E_RTE_NO_CONFIG before rte_eal_init() */
 	if (size == 0) {
-		/* 0 when freed; a refused free leaves its EINVAL */
+		/* 0 when freed; a refused free leaves its EINVAL (anything
+		 * else the free's slow path met on its way, e.g. the first
+		 * tcache's memzone look-up, is not the caller's business) */
 		rte_errno = 0;
 		dpm_free(ptr);
+		if (rte_errno != EINVAL)
+			rte_errno = 0;
 		return NULL;
 	}
-	if (dpm_obj_lookup(ptr, &obj, false) != 0)
+	if (dpm_obj_lookup(ptr, &obj, true) != 0 || dpm_obj_freed(ptr, &obj))
 		return dpm_alloc_failed(dpm_caller_socket(), EINVAL, size);
 	sc_classify(size, 1, &req);
 	if (req.kind == SC_KIND_TOO_BIG)
@@ -879,12 +910,15 @@ void dpm_free_bulk(void **ptrs, unsigned int n)
 			dpm_watch_free(ptrs[i], obj.usable);
 		batch[k++] = ptrs[i];
 		if (k == RTE_DIM(batch)) {
-			tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED);
+			/* A double free is refused there (logged, counted):
+			 * EINVAL, as dpm_free() says it. */
+			if (tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED) != 0)
+				rte_errno = EINVAL;
 			k = 0;
 		}
 	}
-	if (k > 0)
-		tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED);
+	if (k > 0 && tcache_return_batch_to(batch, k, UINT32_MAX, RETURN_RUNS_CHECKED) != 0)
+		rte_errno = EINVAL;
 }
 
 /* ------------------------------------------------------------------------

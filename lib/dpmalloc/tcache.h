@@ -204,6 +204,11 @@ static inline bool tcache_bin_holds(const struct tcache_bin *tb, const void *ptr
 	return false;
 }
 
+/* Whether the lcore's tcache holds ptr of class cls as freed: in the class
+ * stack, the outbound one, or the remote buffer (scans; a slow-path check,
+ * for dpm_realloc()). */
+bool tcache_holds(const struct tcache *tc, unsigned int cls, const void *ptr);
+
 /* Frees the stack took from callers (derived: see dpm_fp.h). */
 static inline uint64_t tcache_bin_nfree(const struct tcache_bin *tb)
 {
@@ -326,6 +331,8 @@ enum tcache_return {
 	RETURN_RUNS_CHECKED,   /* straight to the runs, refusing parked objects */
 };
 #define TCACHE_RETURN_SLICE 256  /* objects validated and grouped at a time */
-void tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how);
+/* Returns how many were refused (double frees, logged and counted; a
+ * parked batch is checked later, when it drains, and counts none here). */
+unsigned int tcache_return_batch_to(void **ptrs, unsigned int n, unsigned int cls, enum tcache_return how);
 
 #endif /* DPM_TCACHE_H */

@@ -248,3 +248,112 @@ Test(double_free, object_freed_by_two_lcores_is_refused_at_the_second_flush)
 	assert_allocations_distinct(256);
 	assert_allocator_consistent();
 }
+
+/*
+ * dpm_realloc() of an object freed already (found by an audit of the API:
+ * it was resized in place and handed out twice, or moved and freed twice).
+ * It is refused as dpm_realloc() refuses a pointer that is not a live
+ * object: NULL, rte_errno = EINVAL, counted as a double free, where the
+ * caller can tell (the object's run, its bin's transfer cache, the
+ * caller's own tcache).
+ */
+struct realloc_freed {
+	size_t size, new_size;
+	void *got;
+	int err;
+	void *next[2];
+};
+
+static int
+realloc_freed_run(void *arg)
+{
+	struct realloc_freed *r = arg;
+	void *keep = dpm_malloc(r->size);   /* the run stays: p's region is free in it */
+	void *p = dpm_malloc(r->size);
+
+	if (keep == NULL || p == NULL)
+		return -1;
+	dpm_free(p);
+	rte_errno = 0;
+	r->got = dpm_realloc(p, r->new_size);
+	r->err = rte_errno;
+	/* Handed out once at most from here on. */
+	r->next[0] = dpm_malloc(r->size);
+	r->next[1] = dpm_malloc(r->size);
+	dpm_free(r->next[0]);
+	dpm_free(r->next[1]);
+	dpm_free(keep);
+	return 0;
+}
+
+static void
+check_realloc_freed(bool on_lcore, size_t size, size_t new_size)
+{
+	struct realloc_freed r = { .size = size, .new_size = new_size };
+	uint64_t before = itest_stats_total().double_frees;
+
+	if (on_lcore)
+		cr_assert_eq(realloc_freed_run(&r), 0);
+	else
+		cr_assert_eq(dpm_test_run_on_pthread(realloc_freed_run, &r), 0);
+	cr_assert_null(r.got, "%s: realloc(freed %zu B, %zu) -> %p", on_lcore ? "lcore" : "pthread",
+		       size, new_size, r.got);
+	cr_assert_eq(r.err, EINVAL, "rte_errno %d", r.err);
+	cr_assert_eq(itest_stats_total().double_frees, before + 1, "%s, %zu B: counted %" PRIu64 " times",
+		     on_lcore ? "lcore" : "pthread", size, itest_stats_total().double_frees - before);
+	cr_assert_neq(r.next[0], r.next[1], "%p handed out twice", r.next[0]);
+}
+
+Test(double_free, realloc_of_a_freed_object_is_refused)
+{
+	static const size_t sizes[] = { 64, 3000, 20 * ITEST_KIB, 300 * ITEST_KIB };
+
+	for (unsigned int i = 0; i < RTE_DIM(sizes); i++) {
+		/* Same class (in place) and another (a move). */
+		check_realloc_freed(true, sizes[i], sizes[i] - 8);
+		check_realloc_freed(true, sizes[i], 2 * sizes[i] + 100);
+		check_realloc_freed(false, sizes[i], sizes[i] - 8);
+		check_realloc_freed(false, sizes[i], 2 * sizes[i] + 100);
+	}
+	assert_allocator_consistent();
+}
+
+/* dpm_free_bulk() on a plain thread refuses a double free inside one call
+ * or across two with EINVAL, as dpm_free() does (it counted and logged it,
+ * but left rte_errno at 0). */
+struct bulk_twice {
+	int err_in_one, err_across;
+};
+
+static int
+free_bulk_twice(void *arg)
+{
+	struct bulk_twice *t = arg;
+	void *keep = dpm_malloc(128);
+	void *a = dpm_malloc(128), *b = dpm_malloc(128);
+	void *pair[2] = { a, a }, *one[1] = { b };
+
+	if (keep == NULL || a == NULL || b == NULL)
+		return -1;
+	rte_errno = 0;
+	dpm_free_bulk(pair, 2);
+	t->err_in_one = rte_errno;
+	dpm_free_bulk(one, 1);
+	rte_errno = 0;
+	dpm_free_bulk(one, 1);
+	t->err_across = rte_errno;
+	dpm_free(keep);
+	return 0;
+}
+
+Test(double_free, free_bulk_on_a_plain_thread_says_einval)
+{
+	struct bulk_twice t;
+	uint64_t before = itest_stats_total().double_frees;
+
+	cr_assert_eq(dpm_test_run_on_pthread(free_bulk_twice, &t), 0);
+	cr_assert_eq(t.err_in_one, EINVAL);
+	cr_assert_eq(t.err_across, EINVAL);
+	cr_assert_eq(itest_stats_total().double_frees, before + 2);
+	assert_allocator_consistent();
+}

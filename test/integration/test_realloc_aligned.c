@@ -50,6 +50,32 @@ Test(realloc, realloc_to_zero_frees_and_returns_null_with_errno_zero)
 
 /* Grow one object through small, large and huge sizes; each step keeps
  * what the previous size held. */
+/* Objects allocated on a plain thread, freed by realloc(p, 0) as the main
+ * lcore's first call: that free creates the lcore's tcache, whose DPDK
+ * calls left ENOENT in rte_errno (found by an audit of the API). */
+static void *plain_objs[4];
+static const size_t plain_sizes[4] = { 64, 20000, 1500000, 3u << 20 };
+
+static int
+alloc_plain(void *arg)
+{
+	RTE_SET_USED(arg);
+	for (int i = 0; i < 4; i++)
+		if ((plain_objs[i] = dpm_malloc(plain_sizes[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+Test(realloc, realloc_to_zero_as_the_first_call_of_an_lcore_leaves_errno_zero)
+{
+	cr_assert_eq(dpm_test_run_on_pthread(alloc_plain, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		rte_errno = 12345;
+		cr_assert_null(dpm_realloc(plain_objs[i], 0));
+		cr_assert_eq(rte_errno, 0, "realloc(%zu B, 0): rte_errno %d", plain_sizes[i], rte_errno);
+	}
+}
+
 Test(realloc, realloc_growth_keeps_the_contents)
 {
 	const size_t steps[] = { 10, 100, 1000, 5000, 20000, 300000, 1500000,
