@@ -19,9 +19,10 @@
 
 /* Spans grow by the footprint divided by this (see span_reserve_locked). */
 #define CHUNK_GROWTH_DIV 8
-/* Below this the footprint doubles instead: each memzone also takes the
- * hugepage before it for its header, so small spans cost more than they
- * save. */
+/* Below this the footprint doubles instead: spans are few, and a memzone
+ * that is not headed (zone.h: a huge object's, or where DPDK's heap did
+ * not grow for it) takes the hugepage before it for its header, so small
+ * spans can cost more than they save. */
 #define CHUNK_GROWTH_DOUBLE_MAX ((size_t)32 << 20)
 
 struct span {
@@ -52,7 +53,11 @@ void chunk_boot(const struct chunk_config *cfg)
 {
 	chunk_first_span = DPM_ALIGN_UP(RTE_MAX(cfg->first_span_size, DPM_CHUNK), DPM_CHUNK);
 	chunk_max_span = DPM_ALIGN_UP(RTE_MAX(cfg->max_span_size, chunk_first_span), DPM_CHUNK);
-	chunk_decay_cycles = cfg->span_decay_ms * (rte_get_tsc_hz() / 1000);
+	/* Saturated: a decay past 2^64 cycles (some 200 years) is never,
+	 * not a product that wrapped to a few milliseconds. */
+	uint64_t per_ms = RTE_MAX(rte_get_tsc_hz() / 1000, (uint64_t)1);
+
+	chunk_decay_cycles = cfg->span_decay_ms > UINT64_MAX / per_ms ? UINT64_MAX : cfg->span_decay_ms * per_ms;
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++) {
 		struct chunk_socket *cs = &chunk_sockets[s];
 

@@ -75,7 +75,9 @@ int decay_start(uint64_t decay_ms)
 	if (decay_ms == 0)
 		return 0;
 	pthread_mutex_lock(&decay_lock);
-	decay_period_us = RTE_MIN(RTE_MAX(decay_ms * 1000 / 10, (uint64_t)1000), (uint64_t)250000);
+	/* span_decay_ms / 10 in microseconds, within [1, 250] ms (no product
+	 * that could wrap: past 2.5 s it is 250 ms). */
+	decay_period_us = decay_ms >= 2500 ? 250000 : RTE_MAX(decay_ms * 100, (uint64_t)1000);
 	__atomic_store_n(&decay_stopping, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&decay_lock);
 	rc = decay_arm();

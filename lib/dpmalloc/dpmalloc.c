@@ -973,11 +973,22 @@ rte_iova_t dpm_virt2iova(const void *ptr)
 	return iova;
 }
 
+/* Trims never initialise the library: a periodic trim (a timer, a
+ * telemetry hook) must not bring it back after dpm_fini(), and before any
+ * use there is nothing to give back. */
+static bool dpm_trim_ready(void)
+{
+	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
+		return true;
+	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	return false;
+}
+
 size_t dpm_trim_socket(int socket_id)
 {
 	struct dpm_socket *ds;
 
-	if (!dpm_query_ready())
+	if (!dpm_trim_ready())
 		return 0;
 	if (!dpm_socket_valid(socket_id)) {
 		rte_errno = EINVAL;
@@ -995,7 +1006,7 @@ size_t dpm_trim(void)
 {
 	size_t bytes = 0;
 
-	if (!dpm_query_ready())
+	if (!dpm_trim_ready())
 		return 0;
 	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		if (dpm_state.sockets[s].present)

@@ -520,9 +520,13 @@ rte_iova_t dpm_virt2iova(const void *ptr);
  *
  * Takes socket locks; not for fast paths. Objects cached in tcaches keep
  * their spans; call dpm_tcache_flush() on each lcore first for a full trim.
+ * It never initialises the library, so a periodic trim cannot bring it
+ * back after dpm_fini().
  *
  * @return
- *   The number of bytes given back.
+ *   The number of bytes given back; 0 with rte_errno = ENODEV before the
+ *   library is initialised (dpm_init() or a first allocation) or after
+ *   dpm_fini(), E_RTE_NO_CONFIG before rte_eal_init().
  */
 size_t dpm_trim(void);
 
@@ -532,7 +536,8 @@ size_t dpm_trim(void);
  * @param socket_id
  *   The DPDK socket id.
  * @return
- *   Bytes given back; 0 with rte_errno = EINVAL for an unknown socket.
+ *   Bytes given back; 0 with rte_errno = EINVAL for an unknown socket, or
+ *   as dpm_trim() before set-up.
  */
 size_t dpm_trim_socket(int socket_id);
 
@@ -695,7 +700,8 @@ int dpm_stats_lcore(unsigned int lcore_id, struct dpm_lcore_stats *out);
  *   DPDK socket id of the memory.
  * @return
  *   The count; 0 with rte_errno = EINVAL for an id outside
- *   [0, RTE_MAX_NUMA_NODES).
+ *   [0, RTE_MAX_NUMA_NODES), ENODEV before dpm_init() (or after
+ *   dpm_fini()), E_RTE_NO_CONFIG before rte_eal_init().
  */
 __dpm_experimental
 uint64_t dpm_stats_cross_socket(int from, int to);
@@ -710,7 +716,8 @@ uint64_t dpm_stats_cross_socket(int from, int to);
  *   DPDK socket id that served.
  * @return
  *   The count; 0 with rte_errno = EINVAL for an id outside
- *   [0, RTE_MAX_NUMA_NODES).
+ *   [0, RTE_MAX_NUMA_NODES), ENODEV before dpm_init() (or after
+ *   dpm_fini()), E_RTE_NO_CONFIG before rte_eal_init().
  */
 __dpm_experimental
 uint64_t dpm_stats_fallback(int from, int to);

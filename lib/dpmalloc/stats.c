@@ -175,6 +175,11 @@ uint64_t dpm_stats_cross_socket(int from, int to)
 		rte_errno = EINVAL;
 		return 0;
 	}
+	/* Plain counters, read without the state lock; before set-up they
+	 * say so as the other statistics do. */
+	if (!stats_begin())
+		return 0;
+	stats_end();
 	return __atomic_load_n(&tcache_cross[from][to], __ATOMIC_RELAXED);
 }
 
@@ -185,6 +190,9 @@ uint64_t dpm_stats_fallback(int from, int to)
 		rte_errno = EINVAL;
 		return 0;
 	}
+	if (!stats_begin())
+		return 0;
+	stats_end();
 	return __atomic_load_n(&dpm_state.fallback[from][to], __ATOMIC_RELAXED);
 }
 

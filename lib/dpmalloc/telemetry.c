@@ -19,7 +19,8 @@
  *                 u64: 64 * ~110 bytes worst case (every counter at 2^64)
  *   lcore         9 entries; the summary one array of 4 u64 per lcore that
  *                 used dpmalloc (<= RTE_MAX_LCORE = 128, ~11 KiB worst case)
- *   cross_socket  at most 8 * 7 pairs + total
+ *   cross_socket  total, then at most DPM_TEL_CROSS_PAIRS pairs (and
+ *                 pairs_left when more are nonzero: up to 32 * 31)
  * DPDK 22.11 cannot nest a dictionary in a dictionary (containers are
  * arrays only), so tables are dictionaries of u64 arrays whose column
  * names are given once, in a string array called "fields".
@@ -471,8 +472,12 @@ dpm_tel_lcore(const char *cmd __rte_unused, const char *params,
  * /dpmalloc/cross_socket: the nonzero cells of the from -> to matrix. Every
  * cell is read, not only those between the sockets dpm_tel_sockets() lists:
  * a socket whose lcores only free (a TX side) has no allocation of its own
- * and would be left out, with all its traffic.
+ * and would be left out, with all its traffic. total comes first, and the
+ * pairs stop at DPM_TEL_CROSS_PAIRS, the rest counted in pairs_left, so the
+ * reply stays within DPDK's 256 entries (more than 254 pairs take 17
+ * sockets or more).
  */
+#define DPM_TEL_CROSS_PAIRS 254
 static int
 dpm_tel_cross_socket(const char *cmd __rte_unused, const char *params,
 		struct rte_tel_data *d)
@@ -485,23 +490,32 @@ dpm_tel_cross_socket(const char *cmd __rte_unused, const char *params,
 	if (dpm_tel_not_ready(d, NULL))
 		return 0;
 
+	uint64_t cell[RTE_MAX_NUMA_NODES][RTE_MAX_NUMA_NODES];
+	unsigned int pairs = 0;
+
+	/* One read of each cell, so that total is their sum. */
+	for (from = 0; from < RTE_MAX_NUMA_NODES; from++) {
+		for (to = 0; to < RTE_MAX_NUMA_NODES; to++) {
+			cell[from][to] = from == to ? 0 : dpm_stats_cross_socket(from, to);
+			total += cell[from][to];
+		}
+	}
 	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "total", total);
 	for (from = 0; from < RTE_MAX_NUMA_NODES; from++) {
 		for (to = 0; to < RTE_MAX_NUMA_NODES; to++) {
 			char key[DPM_TEL_KEY_LEN];
-			uint64_t v;
 
-			if (from == to)
+			if (cell[from][to] == 0)
 				continue;
-			v = dpm_stats_cross_socket(from, to);
-			if (v == 0)
+			if (++pairs > DPM_TEL_CROSS_PAIRS)
 				continue;
-			total += v;
 			snprintf(key, sizeof(key), "%d_to_%d", from, to);
-			rte_tel_data_add_dict_u64(d, key, v);
+			rte_tel_data_add_dict_u64(d, key, cell[from][to]);
 		}
 	}
-	rte_tel_data_add_dict_u64(d, "total", total);
+	if (pairs > DPM_TEL_CROSS_PAIRS)
+		rte_tel_data_add_dict_u64(d, "pairs_left", pairs - DPM_TEL_CROSS_PAIRS);
 	return 0;
 }
 

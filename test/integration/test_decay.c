@@ -20,6 +20,7 @@
 
 #include <criterion/criterion.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -218,4 +219,23 @@ Test(decay, fini_cancels_the_alarm_however_it_races_it)
 	}
 	usleep(50 * 1000);
 	cr_assert_eq(dpm_test_memzone_walk_count(), zones0);
+}
+
+/* A decay so long that span_decay_ms * (TSC cycles per ms) passes 2^64 is
+ * never, not the few milliseconds the wrapped product was (found by an
+ * audit of the API). */
+Test(decay, a_decay_past_2_to_the_64_cycles_never_returns_spans)
+{
+	uint64_t per_ms = rte_get_tsc_hz() / 1000;
+	struct dpm_socket_stats st;
+	void *p;
+
+	init_with_decay(UINT64_MAX / per_ms + 1, 0);
+	p = dpm_malloc(6 * ITEST_MIB);
+	cr_assert_not_null(p);
+	dpm_free(p);
+	usleep(1000 * 1000);   /* the alarm runs every 250 ms meanwhile */
+	st = itest_stats_total();
+	cr_assert_gt(st.spans, 0, "a span went back although the decay is never");
+	dpm_fini();
 }

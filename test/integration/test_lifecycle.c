@@ -64,6 +64,8 @@ Test(no_eal, statistics_before_eal_init_fail_with_no_config)
 	assert_no_config(dpm_stats_socket(0, &ss) == -1);
 	assert_no_config(dpm_stats_class(0, 0, &cs) == -1);
 	assert_no_config(dpm_stats_lcore(0, &ls) == -1);
+	assert_no_config(dpm_stats_cross_socket(0, 0) == 0);
+	assert_no_config(dpm_stats_fallback(0, 0) == 0);
 	cr_assert_eq(dpm_memzone_count(), 0);
 }
 
@@ -175,6 +177,35 @@ Test(lifecycle, use_after_fini_initialises_again)
 	cr_assert_eq(dpm_test_check(p, 1000, 1), SIZE_MAX);
 	cr_assert_gt(dpm_memzone_count(), 0);
 	dpm_free(p);
+}
+
+/* Statistics and trims never initialise the library: a telemetry poll or
+ * a periodic trim after dpm_fini() finds it down (ENODEV) and leaves it
+ * so (a trim brought it back: found by an audit of the API). */
+Test(lifecycle, statistics_and_trims_after_fini_fail_with_enodev_and_bring_nothing_back)
+{
+	struct dpm_socket_stats ss;
+	void *p = dpm_malloc(1000);
+
+	cr_assert_not_null(p);
+	dpm_free(p);
+	dpm_fini();
+	rte_errno = 0;
+	cr_assert_eq(dpm_trim(), 0);
+	cr_assert_eq(rte_errno, ENODEV);
+	rte_errno = 0;
+	cr_assert_eq(dpm_trim_socket(0), 0);
+	cr_assert_eq(rte_errno, ENODEV);
+	rte_errno = 0;
+	cr_assert_eq(dpm_stats_cross_socket(0, 0), 0);
+	cr_assert_eq(rte_errno, ENODEV);
+	rte_errno = 0;
+	cr_assert_eq(dpm_stats_fallback(0, 0), 0);
+	cr_assert_eq(rte_errno, ENODEV);
+	/* still down */
+	cr_assert_eq(dpm_stats_socket(0, &ss), -1);
+	cr_assert_eq(rte_errno, ENODEV);
+	cr_assert_eq(dpm_memzone_count(), 0);
 }
 
 Test(lifecycle, init_after_fini_applies_the_new_configuration)

@@ -23,7 +23,8 @@
  *   dpmalloc    bytes_reserved, all sockets: its memzones, metadata
  *               included, absolute (flushed and trimmed before the run);
  *               or the DPDK heap's growth during the run when that is
- *               larger (each memzone's header takes a hugepage more);
+ *               larger (the header of a memzone that is not headed
+ *               takes a hugepage more, see zone.h);
  *   glibc       mallinfo2() arena + hblkhd, growth since the run began;
  *   jemalloc    "stats.mapped" after "epoch", growth since the run began
  *               (jemalloc's mapped excludes dirty pages not yet purged:
@@ -298,8 +299,9 @@ fp_lcore_main(void *arg)
 static void fp_rte_read(uint64_t *total, uint64_t *alloc);
 static uint64_t fp_rte_total0, fp_rte_alloc0;
 
-/* dpmalloc: its bytes_reserved, or the DPDK heap's growth when larger:
- * each memzone also takes the hugepage before it for its header. */
+/* dpmalloc: its bytes_reserved, or the DPDK heap's growth when larger: a
+ * memzone that is not headed (zone.h) also takes the hugepage before it
+ * for its header. */
 static uint64_t
 fp_reserved_dpm(void)
 {
