@@ -271,13 +271,26 @@ static struct span *chunk_place_locked(struct chunk_socket *cs, size_t nchunks, 
 	return best;
 }
 
+/* Whether a span of the socket is completely free. Called with the lock. */
+static bool chunk_free_span_locked(const struct chunk_socket *cs)
+{
+	for (const struct span *sp = cs->spans; sp != NULL; sp = sp->next)
+		if (sp->nfree == sp->nchunks)
+			return true;
+	return false;
+}
+
 void *chunk_alloc(int socket_id, size_t nchunks, size_t align, bool whole)
 {
 	struct chunk_socket *cs = &chunk_sockets[socket_id];
+	bool trimmed = false;
 	struct span *sp;
-	long i = -1;
-	void *addr = NULL;
+	long i;
+	void *addr;
 
+again:
+	i = -1;
+	addr = NULL;
 	dpm_lock(&cs->lock);
 	sp = chunk_place_locked(cs, nchunks, align, whole, &i);
 	if (sp == NULL) {
@@ -294,6 +307,14 @@ void *chunk_alloc(int socket_id, size_t nchunks, size_t align, bool whole)
 		if (cs->stats.chunks_used > cs->stats.chunks_peak)
 			cs->stats.chunks_peak = cs->stats.chunks_used;
 		addr = (void *)(sp->base + (size_t)i * DPM_CHUNK);
+	} else if (!trimmed && cs->limit != 0 && chunk_free_span_locked(cs)) {
+		/* At the socket's limit, free spans too small or in the
+		 * wrong place for this request go back, once, to make room
+		 * for one that fits. */
+		dpm_unlock(&cs->lock);
+		trimmed = true;
+		chunk_trim(socket_id, false);
+		goto again;
 	} else {
 		cs->stats.enomem++;
 	}

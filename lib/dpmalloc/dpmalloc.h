@@ -154,7 +154,9 @@ struct dpm_config {
 	enum dpm_exhaust_policy exhaust_policy;
 	/**
 	 * Per-socket cap in bytes of memory reserved from the zone source,
-	 * indexed by socket id; 0 means no cap.
+	 * indexed by socket id; 0 means no cap. At the cap, a request no
+	 * span can serve first gives the completely free spans back (as
+	 * dpm_trim_socket() would), then reserves one that fits.
 	 */
 	size_t socket_limit[RTE_MAX_NUMA_NODES];
 	/**

@@ -324,3 +324,37 @@ Test(chunk, a_written_head_is_reported_when_its_span_goes_back)
 	chunk_trim(0, false);
 	cr_assert_eq(zone_head_damaged, damaged + 1);
 }
+
+/* At its limit, a socket gives back free spans that cannot serve a
+ * request to make room for one that can (it failed with ENOMEM while the
+ * room sat in free spans too small: found by an audit of the API). */
+Test(chunk, at_the_socket_limit_free_spans_make_room_for_a_bigger_request)
+{
+	struct chunk_socket_stats st;
+	void *p[8];
+	int n = 0;
+
+	chunk_fini();
+	cfg.first_span_size = DPM_CHUNK;
+	cfg.socket_limit[1] = 8 * DPM_CHUNK;
+	chunk_boot(&cfg);
+	/* Single chunks until the limit: spans of 1, 1, 2 and 4 chunks. */
+	while (n < 8 && (p[n] = chunk_alloc(1, 1, DPM_CHUNK, false)) != NULL)
+		n++;
+	cr_assert_eq(n, 8);
+	chunk_stats(1, &st);
+	cr_assert_geq(st.spans, 3);
+	cr_assert_eq(st.bytes_reserved, 8 * DPM_CHUNK);
+	for (int i = 0; i < n; i++)
+		chunk_dealloc(1, p[i], 1);
+	/* No free span holds 5 chunks, and the limit allows no new one
+	 * beside them: they go back, and a span of 5 comes. */
+	void *five = chunk_alloc(1, 5, DPM_CHUNK, true);
+
+	cr_assert_not_null(five, "ENOMEM with the whole limit in free spans");
+	chunk_stats(1, &st);
+	cr_assert_leq(st.bytes_reserved, 8 * DPM_CHUNK);
+	cr_assert_eq(st.enomem, 0);
+	chunk_dealloc(1, five, 5);
+	cfg.socket_limit[1] = 0;
+}
