@@ -186,20 +186,28 @@ static struct span *span_reserve_locked(struct chunk_socket *cs, int socket_id, 
 	size_t footprint = cs->stats.bytes_reserved;
 	size_t size = RTE_MAX(footprint / CHUNK_GROWTH_DIV, RTE_MIN(footprint, (size_t)CHUNK_GROWTH_DOUBLE_MAX));
 	size = RTE_MIN(RTE_MAX(size, chunk_first_span), chunk_max_span);
+	/* Headed (zone.h) for an arena chunk. For a huge object too where
+	 * the socket has no limit, with the head chunk on top of the growth:
+	 * the object and those after it fit as in an aligned span, whose
+	 * memzone header would take that hugepage anyway, and the head chunk
+	 * serves an arena. Under a limit, which counts the head chunk and not
+	 * DPDK's hugepage, a huge object's span stays aligned, so a socket of
+	 * huge objects holds as many as before. */
+	bool may_head = !whole || cs->limit == 0;
 	struct zone_span zone;
 	struct span *sp, **pp;
 	int rc = -ENOMEM;
 
-	size = RTE_MAX(DPM_ALIGN_UP(size, DPM_CHUNK), need);
+	if (whole && may_head)
+		need += DPM_CHUNK;
+	size = RTE_MAX(DPM_ALIGN_UP(size, DPM_CHUNK) + (whole && may_head ? DPM_CHUNK : 0), need);
 	if (cs->limit != 0) {
 		if (cs->stats.bytes_reserved + need > cs->limit)
 			return NULL;
 		size = RTE_MIN(size, DPM_ALIGN_DOWN(cs->limit - cs->stats.bytes_reserved, DPM_CHUNK));
 	}
 	for (;;) {
-		/* Headed only for an arena chunk (zone.h): a huge object
-		 * starts at its span's first chunk. */
-		rc = zone_source->reserve(socket_id, size, DPM_CHUNK, !whole, &zone);
+		rc = zone_source->reserve(socket_id, size, DPM_CHUNK, may_head, &zone);
 		/* no memzone slot left (-ENOSPC): a smaller span needs one too */
 		if (rc == 0 || rc == -ENOSPC || size == need)
 			break;

@@ -33,11 +33,14 @@
  * headed memzone starts that far into its first chunk, and DPDK's header
  * of its heap element sits before it, in that chunk. An arena chunk
  * leaves those bytes alone (dpm_fp.h), a huge object cannot, so chunk.c
- * gives the first chunk of a headed span to arenas only, and asks for one
- * (may_head) only when an arena chunk makes the socket grow: a span for a
- * huge object comes aligned, its first chunk the object's, so that a
- * socket of huge objects alone holds as many as before (a socket_limit
- * counts the head chunk, not DPDK's hugepage).
+ * gives the first chunk of a headed span to arenas only. It asks for one
+ * (may_head) when an arena chunk makes the socket grow, and when a huge
+ * object does on a socket without a limit, with the head chunk on top of
+ * the span (so the objects fit as in an aligned span, whose header would
+ * take that hugepage anyway). Under a socket_limit, which counts a head
+ * chunk but not DPDK's hugepage, a span for a huge object comes aligned,
+ * its first chunk the object's, so that the limit holds as many huge
+ * objects as before.
  *
  * Why: a memzone aligned to a chunk puts that header in the hugepage
  * before the zone, so every span took one hugepage more than its chunks

@@ -3,11 +3,12 @@
  */
 
 /*
- * Spans as DPDK sees them. A span reserved for arena chunks comes headed
- * where DPDK's heap grows for it (zone.h): its memzone starts
- * DPM_FP_CHUNK_HEAD bytes into its first chunk, so DPDK's element header
- * takes none of a hugepage of its own, and that chunk serves arena chunks
- * only (which leave the header alone), never a huge object.
+ * Spans as DPDK sees them. A span comes headed where DPDK's heap grows for
+ * it (zone.h): its memzone starts DPM_FP_CHUNK_HEAD bytes into its first
+ * chunk, so DPDK's element header takes none of a hugepage of its own, and
+ * that chunk serves arena chunks only (which leave the header alone),
+ * never a huge object. (Without a socket_limit, which these tests set
+ * none of, spans for huge objects come headed too.)
  */
 
 #include <inttypes.h>
@@ -111,6 +112,41 @@ Test(spans, arena_spans_take_no_hugepage_beyond_their_chunks)
 	/* Every headed memzone went back whole, its header and all. */
 	cr_assert_eq(zones_now().nheaded, 0);
 	cr_assert_leq(heap_total(socket), heap0);
+}
+
+/* The same for spans reserved for huge objects (no socket_limit). */
+Test(spans, huge_object_spans_take_no_hugepage_beyond_their_chunks)
+{
+	int socket = (int)rte_socket_id();
+	struct dpm_socket_stats before, after;
+	enum { N = 12 };
+	void *p[N];
+	size_t heap0, heap1;
+
+	if (dpm_test_eal_mode() != DPM_TEST_EAL_HUGE)
+		cr_skip_test("needs hugepages mapped on demand (DPM_TEST_EAL=huge): the heap does not grow otherwise");
+	dpm_free(dpm_malloc(64));
+	cr_assert_eq(dpm_stats_socket(socket, &before), 0);
+	heap0 = heap_total(socket);
+	for (int i = 0; i < N; i++) {
+		p[i] = dpm_malloc(5 * CHUNK + 4096);   /* 6 chunks */
+		cr_assert_not_null(p[i]);
+		memset(p[i], i, 5 * CHUNK + 4096);
+	}
+	cr_assert_eq(dpm_stats_socket(socket, &after), 0);
+	heap1 = heap_total(socket);
+	cr_assert_geq(after.spans_reserved - before.spans_reserved, 2);
+	cr_assert_geq(zones_now().nheaded, 2);
+	cr_assert_leq(heap1 - heap0,
+		      after.bytes_reserved - before.bytes_reserved + after.bytes_metadata -
+			      before.bytes_metadata + (2u << 20),
+		      "heap grew %zu MiB for %" PRIu64 " MiB of spans", (heap1 - heap0) >> 20,
+		      (after.bytes_reserved - before.bytes_reserved) >> 20);
+	for (int i = 0; i < N; i++)
+		dpm_free(p[i]);
+	dpm_tcache_flush();
+	dpm_trim();
+	cr_assert_eq(zones_now().nheaded, 0);
 }
 
 /* Huge objects, written whole, never start in a chunk that holds DPDK's
