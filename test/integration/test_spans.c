@@ -66,87 +66,67 @@ static size_t heap_total(int socket)
 	return st.heap_totalsz_bytes;
 }
 
-/* On hugepages mapped on demand, the heap grows by what arena spans
- * reserve and not a hugepage more per memzone. */
-Test(spans, arena_spans_take_no_hugepage_beyond_their_chunks)
+/*
+ * On hugepages mapped on demand, n objects of size bytes (written whole)
+ * make the heap grow by the spans they reserve (at least min_spans, all
+ * headed) and metadata, not a hugepage more per memzone; freed, flushed
+ * and trimmed, every headed memzone goes back, its header and all.
+ */
+static void
+check_heap_grows_by_spans(size_t size, unsigned int n, unsigned int min_spans)
 {
 	int socket = (int)rte_socket_id();
 	struct dpm_socket_stats before, after;
-	enum { N = 200 };
-	void *p[N];
+	void *p[256];
 	size_t heap0, heap1;
 	struct zones z;
 
+	cr_assert_leq(n, RTE_DIM(p));
 	if (dpm_test_eal_mode() != DPM_TEST_EAL_HUGE)
 		cr_skip_test("needs hugepages mapped on demand (DPM_TEST_EAL=huge): the heap does not grow otherwise");
 	/* Let the first use (metadata, the first span) happen first. */
 	dpm_free(dpm_malloc(64));
 	cr_assert_eq(dpm_stats_socket(socket, &before), 0);
 	heap0 = heap_total(socket);
-	/* 200 large objects of 300 KiB: about 60 MiB of arena chunks, some
-	 * spans' worth. */
-	for (int i = 0; i < N; i++) {
-		p[i] = dpm_malloc(300 * 1024);
+	for (unsigned int i = 0; i < n; i++) {
+		p[i] = dpm_malloc(size);
 		cr_assert_not_null(p[i]);
-		memset(p[i], i, 300 * 1024);
+		memset(p[i], (int)i, size);
 	}
 	cr_assert_eq(dpm_stats_socket(socket, &after), 0);
 	heap1 = heap_total(socket);
 	z = zones_now();
-	cr_assert_geq(after.spans_reserved - before.spans_reserved, 3, "%" PRIu64 " spans",
+	cr_assert_geq(after.spans_reserved - before.spans_reserved, min_spans, "%" PRIu64 " spans",
 		      after.spans_reserved - before.spans_reserved);
-	cr_assert_geq(z.nheaded, 3, "%u of %u memzones headed", z.nheaded, z.n);
+	cr_assert_geq(z.nheaded, min_spans, "%u of %u memzones headed", z.nheaded, z.n);
 	/* Metadata may take a page of its own; nothing else beyond the spans. */
 	cr_assert_leq(heap1 - heap0,
 		      after.bytes_reserved - before.bytes_reserved + after.bytes_metadata -
 			      before.bytes_metadata + (2u << 20),
 		      "heap grew %zu MiB for %" PRIu64 " MiB of spans", (heap1 - heap0) >> 20,
 		      (after.bytes_reserved - before.bytes_reserved) >> 20);
-	for (int i = 0; i < N; i++) {
-		for (size_t b = 0; b < 300 * 1024; b += 4096)
+	for (unsigned int i = 0; i < n; i++) {
+		for (size_t b = 0; b < size; b += 4096)
 			cr_assert_eq(((uint8_t *)p[i])[b], (uint8_t)i);
 		dpm_free(p[i]);
 	}
 	dpm_tcache_flush();
 	dpm_trim();
-	/* Every headed memzone went back whole, its header and all. */
 	cr_assert_eq(zones_now().nheaded, 0);
 	cr_assert_leq(heap_total(socket), heap0);
 }
 
-/* The same for spans reserved for huge objects (no socket_limit). */
+/* Arena spans: 200 large objects of 300 KiB, about 60 MiB of arena
+ * chunks, some spans' worth. */
+Test(spans, arena_spans_take_no_hugepage_beyond_their_chunks)
+{
+	check_heap_grows_by_spans(300 * 1024, 200, 3);
+}
+
+/* Spans reserved for huge objects (no socket_limit): 12 of 6 chunks. */
 Test(spans, huge_object_spans_take_no_hugepage_beyond_their_chunks)
 {
-	int socket = (int)rte_socket_id();
-	struct dpm_socket_stats before, after;
-	enum { N = 12 };
-	void *p[N];
-	size_t heap0, heap1;
-
-	if (dpm_test_eal_mode() != DPM_TEST_EAL_HUGE)
-		cr_skip_test("needs hugepages mapped on demand (DPM_TEST_EAL=huge): the heap does not grow otherwise");
-	dpm_free(dpm_malloc(64));
-	cr_assert_eq(dpm_stats_socket(socket, &before), 0);
-	heap0 = heap_total(socket);
-	for (int i = 0; i < N; i++) {
-		p[i] = dpm_malloc(5 * CHUNK + 4096);   /* 6 chunks */
-		cr_assert_not_null(p[i]);
-		memset(p[i], i, 5 * CHUNK + 4096);
-	}
-	cr_assert_eq(dpm_stats_socket(socket, &after), 0);
-	heap1 = heap_total(socket);
-	cr_assert_geq(after.spans_reserved - before.spans_reserved, 2);
-	cr_assert_geq(zones_now().nheaded, 2);
-	cr_assert_leq(heap1 - heap0,
-		      after.bytes_reserved - before.bytes_reserved + after.bytes_metadata -
-			      before.bytes_metadata + (2u << 20),
-		      "heap grew %zu MiB for %" PRIu64 " MiB of spans", (heap1 - heap0) >> 20,
-		      (after.bytes_reserved - before.bytes_reserved) >> 20);
-	for (int i = 0; i < N; i++)
-		dpm_free(p[i]);
-	dpm_tcache_flush();
-	dpm_trim();
-	cr_assert_eq(zones_now().nheaded, 0);
+	check_heap_grows_by_spans(5 * CHUNK + 4096, 12, 2);
 }
 
 /* Huge objects, written whole, never start in a chunk that holds DPDK's
