@@ -57,6 +57,14 @@ int dpm_init_hard(void);
  * first time. */
 bool dpm_refuse_secondary(void);
 
+/* The rte_errno of a call that never initialises the library (statistics,
+ * trims) while it is not ready: before rte_eal_init(), in a secondary
+ * process, or before dpm_init() / after dpm_fini(). */
+static inline int dpm_not_ready_errno(void)
+{
+	return rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : dpm_refuse_secondary() ? ENOTSUP : ENODEV;
+}
+
 /* 0 when the library is ready, else initialise with defaults. */
 static inline int dpm_ensure_init(void)
 {

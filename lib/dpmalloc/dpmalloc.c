@@ -980,7 +980,7 @@ static bool dpm_trim_ready(void)
 {
 	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
 		return true;
-	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG : ENODEV;
+	rte_errno = dpm_not_ready_errno();
 	return false;
 }
 

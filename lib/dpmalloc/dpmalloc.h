@@ -528,7 +528,8 @@ rte_iova_t dpm_virt2iova(const void *ptr);
  * @return
  *   The number of bytes given back; 0 with rte_errno = ENODEV before the
  *   library is initialised (dpm_init() or a first allocation) or after
- *   dpm_fini(), E_RTE_NO_CONFIG before rte_eal_init().
+ *   dpm_fini(), E_RTE_NO_CONFIG before rte_eal_init(), ENOTSUP in a
+ *   secondary process.
  */
 size_t dpm_trim(void);
 

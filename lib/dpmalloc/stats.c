@@ -34,8 +34,7 @@ static bool stats_begin(void)
 	if (likely(__atomic_load_n(&dpm_state.ready, __ATOMIC_ACQUIRE)))
 		return true;
 	pthread_rwlock_unlock(&dpm_state_lock);
-	rte_errno = rte_lcore_count() == 0 ? E_RTE_NO_CONFIG :
-		    dpm_refuse_secondary() ? ENOTSUP : ENODEV;
+	rte_errno = dpm_not_ready_errno();
 	return false;
 }
 

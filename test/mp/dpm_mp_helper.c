@@ -92,6 +92,8 @@ secondary(void)
 	rte_errno = 0;
 	CHECK(dpm_stats_socket(0, &st) == -1 && rte_errno == ENOTSUP,
 	      "dpm_stats_socket");
+	rte_errno = 0;
+	CHECK(dpm_trim() == 0 && rte_errno == ENOTSUP, "dpm_trim");
 	CHECK(!dpm_owns(&st), "dpm_owns");
 	dpm_free(NULL);
 	dpm_tcache_flush();
